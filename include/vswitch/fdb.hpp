@@ -1,0 +1,139 @@
+// The forwarding database of one segment: (MAC, VLAN) -> port, learned from source addresses.
+//
+// Lookups touch one 16-byte slot of an open-addressed, linearly probed table kept at most half
+// full, so a hit or a miss is one cache line at 1 M entries. Everything the hot path does not
+// need (per-port LRU links, move times) lives in a parallel cold array, which makes ageing,
+// per-port flushes and fair eviction (Open vSwitch's rule: when full, take the oldest entry of
+// the port holding the most) cost O(1) per entry, with no scan of the table.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <random>
+#include <vector>
+
+#include "vswitch/ether.hpp"
+
+namespace vswitch {
+
+inline constexpr uint16_t kNoPort = 0xffff;
+
+class Fdb {
+ public:
+  struct Counters {
+    uint64_t learned = 0;  // new dynamic entries
+    uint64_t moved = 0;    // a known MAC seen on another port
+    uint64_t aged = 0;
+    uint64_t evicted = 0;  // pushed out by the size limit
+    uint64_t refused = 0;  // not learned: the table is full of static entries
+  };
+
+  enum class Learned : uint8_t { refreshed, added, moved, kept_static, refused };
+  struct LearnResult {
+    Learned what;
+    uint16_t old_port = kNoPort;  // for moved
+    bool flapping = false;        // moved within the hold-down time of its last change
+  };
+
+  struct Entry {
+    MacAddr mac;
+    uint16_t vlan;
+    uint16_t port;
+    bool is_static;
+    uint32_t idle_s;  // seconds since last seen (0 for static entries)
+  };
+
+  // limit: the most entries held, dynamic and static together.
+  explicit Fdb(uint32_t limit, uint64_t seed = std::random_device{}());
+
+  static uint64_t key(uint64_t mac48, uint16_t vlan) {
+    return mac48 | static_cast<uint64_t>(vlan) << 48;
+  }
+
+  void prefetch(uint64_t key) const { __builtin_prefetch(&slots_[home(key)]); }
+
+  uint16_t lookup(uint64_t key) const {
+    const uint64_t want = key | kUsed;
+    for (size_t i = home(key);; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.key == want) return s.port;
+      if (s.key == 0) return kNoPort;
+    }
+  }
+
+  // now_ms: a monotonic millisecond clock.
+  LearnResult learn(uint64_t key, uint16_t port, uint64_t now_ms, uint32_t hold_ms);
+
+  bool add_static(uint64_t key, uint16_t port);  // false when full of static entries
+  bool remove(uint64_t key);
+  size_t flush_port(uint16_t port);  // dynamic and static entries of the port
+  size_t flush_all();
+  size_t age(uint64_t now_ms, uint32_t max_age_s);  // removes dynamic entries idle that long
+
+  void for_each(uint64_t now_ms, const std::function<void(const Entry&)>& fn) const;
+  std::optional<Entry> find(uint64_t key, uint64_t now_ms) const;
+
+  size_t size() const { return size_; }
+  uint32_t limit() const { return limit_; }
+  void set_limit(uint32_t limit);  // rebuilds; what does not fit is evicted by the usual rule
+  size_t dynamic_entries_of(uint16_t port) const {
+    return port < ports_.size() ? ports_[port].dynamic.count : 0;
+  }
+  const Counters& counters() const { return counters_; }
+
+ private:
+  static constexpr uint64_t kUsed = uint64_t{1} << 63;
+  static constexpr uint32_t kNil = 0xffffffff;
+  static constexpr uint8_t kStatic = 1;
+
+  struct Slot {    // hot: all a lookup reads
+    uint64_t key;  // key | kUsed, or 0 when empty
+    uint16_t port;
+    uint8_t flags;
+    uint8_t pad;
+    uint32_t seen_s;
+  };
+  static_assert(sizeof(Slot) == 16);
+  struct Link {  // cold: the owning port's list, least recently seen at the head
+    uint32_t prev;
+    uint32_t next;
+    uint32_t changed_ms;  // when the entry was learned or last moved (wraps; differences only)
+  };
+  struct List {
+    uint32_t head = kNil;
+    uint32_t tail = kNil;
+    uint32_t count = 0;
+  };
+  struct PortLists {
+    List dynamic;
+    List fixed;
+  };
+
+  size_t home(uint64_t key) const {
+    uint64_t h = (key ^ seed_) * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 31;
+    return static_cast<size_t>(h) & mask_;
+  }
+  List& list_of(const Slot& s);
+  uint32_t find_slot(uint64_t key) const;
+  uint32_t insert(uint64_t key, uint16_t port, uint8_t flags, uint32_t seen_s, uint32_t now_ms);
+  void erase_at(uint32_t i);
+  void move_slot(uint32_t from, uint32_t to);
+  void link_tail(uint32_t i);
+  void unlink(uint32_t i);
+  bool evict_one();
+  void build(uint32_t limit);
+
+  std::vector<Slot> slots_;
+  std::vector<Link> links_;
+  std::vector<PortLists> ports_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+  size_t static_count_ = 0;
+  uint32_t limit_ = 0;
+  uint64_t seed_;
+  Counters counters_;
+};
+
+}  // namespace vswitch

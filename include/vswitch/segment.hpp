@@ -1,0 +1,120 @@
+// A segment is one switch instance: its ports, its FDB, its VLAN flood sets and its policy.
+// Frames enter through process() a burst at a time and leave through per-port transmit buffers
+// that flush() hands to the ports, so each destination gets its frames in one call.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vswitch/error.hpp"
+#include "vswitch/fdb.hpp"
+#include "vswitch/log.hpp"
+#include "vswitch/policy.hpp"
+#include "vswitch/port.hpp"
+#include "vswitch/vlan.hpp"
+
+namespace vswitch {
+
+enum class Forwarding : uint8_t { learning, hub };
+std::string_view to_string(Forwarding f);
+
+struct SegmentSettings {
+  std::string name = "default";
+  Forwarding forwarding = Forwarding::learning;
+  Policy policy;
+  uint32_t fdb_limit = 65536;
+  uint32_t ageing_s = 300;
+  uint32_t flap_hold_ms = 1000;  // a MAC moving again sooner than this is flapping
+  uint16_t max_ports = 1024;
+};
+
+struct SegmentCounters {
+  uint64_t flooded = 0;      // frames flooded (broadcast, multicast, unknown unicast)
+  uint64_t unknown = 0;      // of those, unknown unicast
+  uint64_t flap_events = 0;  // moves inside the hold-down time
+  uint64_t copies = 0;       // frames copied because a destination needed another tagging
+};
+
+class Segment {
+ public:
+  static constexpr uint16_t kTxBuffer = 64;
+
+  explicit Segment(SegmentSettings settings);
+  ~Segment();
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
+
+  const SegmentSettings& settings() const { return settings_; }
+  const std::string& name() const { return settings_.name; }
+
+  // Throws ConfigError when a port with these settings could not join (VLAN, role, MTU).
+  void check(const PortSettings& s) const;
+  // Takes the port; throws ConfigError when its settings do not fit or the segment is full.
+  uint16_t attach(std::unique_ptr<Port> port);
+  // Gives the port back after dropping its buffered frames and flushing its FDB entries.
+  std::unique_ptr<Port> detach(uint16_t id);
+  Port* port(uint16_t id) const {
+    return id < slots_.size() && slots_[id] ? slots_[id]->port.get() : nullptr;
+  }
+  std::optional<uint16_t> find(std::string_view port_name) const;
+  void for_each_port(const std::function<void(uint16_t, Port&)>& fn) const;
+  size_t port_count() const { return active_.size(); }
+
+  // Changes a port's role, VLANs or MTU; validated as attach() does. A VLAN change flushes the
+  // port's FDB entries, since what it learned may no longer be reachable.
+  void reconfigure(uint16_t id, const PortSettings& settings);
+  void set_forwarding(Forwarding f);
+  void set_policy(const Policy& p);
+  void set_ageing(uint32_t seconds) { settings_.ageing_s = seconds; }
+  void set_fdb_limit(uint32_t limit);
+  void set_flap_hold(uint32_t ms) { settings_.flap_hold_ms = ms; }
+
+  // The datapath. `in` is the port the burst came from; the mbufs become the segment's.
+  void process(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms);
+  void flush();
+  void age(uint64_t now_ms);
+
+  Fdb& fdb() { return fdb_; }
+  const Fdb& fdb() const { return fdb_; }
+  const SegmentCounters& counters() const { return counters_; }
+
+ private:
+  struct Slot {
+    std::unique_ptr<Port> port;
+    PortVlan vlan;
+    Role role = Role::vm;
+    uint32_t mtu = kDefaultMtu;
+    uint16_t tx_n = 0;
+    bool dirty = false;  // listed in dirty_
+    std::array<rte_mbuf*, kTxBuffer> tx{};
+  };
+  struct Meta;
+
+  void rebuild_flood_sets();
+  void forward(uint16_t in, const Meta& f);
+  void flood(uint16_t in, const Meta& f, const std::vector<uint16_t>& members);
+  rte_mbuf* in_form(const Meta& f, bool want_tag, bool may_modify);
+  void deliver_group(const std::vector<uint16_t>& outs, rte_mbuf* m);
+  void enqueue(uint16_t out, rte_mbuf* m);
+  void transmit(Slot& s);
+  void note_move(const Meta& f, uint16_t in, const Fdb::LearnResult& r, uint64_t now_ms);
+
+  SegmentSettings settings_;
+  Fdb fdb_;
+  SegmentCounters counters_;
+  std::vector<std::unique_ptr<Slot>> slots_;       // index = port id; null when free
+  std::vector<uint16_t> active_;                   // attached port ids, ascending
+  std::vector<uint16_t> dirty_;                    // ports with buffered frames
+  std::vector<std::vector<uint16_t>> flood_sets_;  // per VLAN: member port ids
+  std::vector<uint16_t> scratch_untagged_;         // a flood's destinations, by egress form
+  std::vector<uint16_t> scratch_tagged_;
+  LogLimiter flap_log_{10000};
+};
+
+}  // namespace vswitch

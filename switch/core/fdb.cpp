@@ -1,0 +1,265 @@
+#include "vswitch/fdb.hpp"
+
+#include <algorithm>
+#include <bit>
+
+namespace vswitch {
+
+Fdb::Fdb(uint32_t limit, uint64_t seed) : seed_(seed) {
+  build(limit);
+}
+
+void Fdb::build(uint32_t limit) {
+  limit_ = std::max<uint32_t>(limit, 1);
+  // At most half full keeps linear probes short even for unlucky hashes.
+  const size_t capacity = std::bit_ceil(std::max<size_t>(16, size_t{limit_} * 2));
+  slots_.assign(capacity, Slot{});
+  links_.assign(capacity, Link{kNil, kNil, 0});
+  ports_.clear();
+  mask_ = capacity - 1;
+  size_ = 0;
+  static_count_ = 0;
+}
+
+Fdb::List& Fdb::list_of(const Slot& s) {
+  if (s.port >= ports_.size()) ports_.resize(size_t{s.port} + 1);
+  PortLists& p = ports_[s.port];
+  return (s.flags & kStatic) ? p.fixed : p.dynamic;
+}
+
+uint32_t Fdb::find_slot(uint64_t key) const {
+  const uint64_t want = key | kUsed;
+  for (size_t i = home(key);; i = (i + 1) & mask_) {
+    if (slots_[i].key == want) return static_cast<uint32_t>(i);
+    if (slots_[i].key == 0) return kNil;
+  }
+}
+
+void Fdb::link_tail(uint32_t i) {
+  List& l = list_of(slots_[i]);
+  links_[i].prev = l.tail;
+  links_[i].next = kNil;
+  if (l.tail != kNil) {
+    links_[l.tail].next = i;
+  } else {
+    l.head = i;
+  }
+  l.tail = i;
+  ++l.count;
+}
+
+void Fdb::unlink(uint32_t i) {
+  List& l = list_of(slots_[i]);
+  const Link& n = links_[i];
+  if (n.prev != kNil) {
+    links_[n.prev].next = n.next;
+  } else {
+    l.head = n.next;
+  }
+  if (n.next != kNil) {
+    links_[n.next].prev = n.prev;
+  } else {
+    l.tail = n.prev;
+  }
+  --l.count;
+}
+
+uint32_t Fdb::insert(uint64_t key, uint16_t port, uint8_t flags, uint32_t seen_s, uint32_t now_ms) {
+  size_t i = home(key);
+  while (slots_[i].key != 0)
+    i = (i + 1) & mask_;
+  slots_[i] = Slot{key | kUsed, port, flags, 0, seen_s};
+  links_[i].changed_ms = now_ms;
+  const auto at = static_cast<uint32_t>(i);
+  link_tail(at);
+  ++size_;
+  if (flags & kStatic) ++static_count_;
+  return at;
+}
+
+void Fdb::move_slot(uint32_t from, uint32_t to) {
+  slots_[to] = slots_[from];
+  links_[to] = links_[from];
+  List& l = list_of(slots_[to]);
+  const Link& n = links_[to];
+  if (n.prev != kNil) {
+    links_[n.prev].next = to;
+  } else {
+    l.head = to;
+  }
+  if (n.next != kNil) {
+    links_[n.next].prev = to;
+  } else {
+    l.tail = to;
+  }
+  slots_[from].key = 0;
+}
+
+// Backward-shift deletion: later members of the probe run move into the hole, so lookups never
+// need tombstones and the table never degrades with churn.
+void Fdb::erase_at(uint32_t i) {
+  unlink(i);
+  if (slots_[i].flags & kStatic) --static_count_;
+  slots_[i].key = 0;
+  --size_;
+  uint32_t hole = i;
+  for (size_t j = (hole + 1) & mask_; slots_[j].key != 0; j = (j + 1) & mask_) {
+    const size_t want = home(slots_[j].key & ~kUsed);
+    // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
+    const bool home_after_hole =
+        hole <= j ? (want > hole && want <= j) : (want > hole || want <= j);
+    if (home_after_hole) continue;
+    move_slot(static_cast<uint32_t>(j), hole);
+    hole = static_cast<uint32_t>(j);
+  }
+}
+
+bool Fdb::evict_one() {
+  uint16_t victim = kNoPort;
+  uint32_t most = 0;
+  for (size_t p = 0; p < ports_.size(); ++p) {
+    if (ports_[p].dynamic.count > most) {
+      most = ports_[p].dynamic.count;
+      victim = static_cast<uint16_t>(p);
+    }
+  }
+  if (victim == kNoPort) return false;
+  erase_at(ports_[victim].dynamic.head);
+  ++counters_.evicted;
+  return true;
+}
+
+Fdb::LearnResult Fdb::learn(uint64_t key, uint16_t port, uint64_t now_ms, uint32_t hold_ms) {
+  const auto now_s = static_cast<uint32_t>(now_ms / 1000);
+  const auto now32 = static_cast<uint32_t>(now_ms);
+  const uint32_t i = find_slot(key);
+  if (i != kNil) {
+    Slot& s = slots_[i];
+    if (s.flags & kStatic) return {Learned::kept_static};
+    if (s.port == port) {
+      // Refresh at most once a second per entry: keeps the hot path from writing the cold array.
+      if (s.seen_s != now_s) {
+        s.seen_s = now_s;
+        unlink(i);
+        link_tail(i);
+      }
+      return {Learned::refreshed};
+    }
+    const uint16_t old = s.port;
+    const bool flapping = now32 - links_[i].changed_ms < hold_ms;
+    unlink(i);
+    s.port = port;
+    s.seen_s = now_s;
+    links_[i].changed_ms = now32;
+    link_tail(i);
+    ++counters_.moved;
+    return {Learned::moved, old, flapping};
+  }
+  if (size_ >= limit_ && !evict_one()) {
+    ++counters_.refused;
+    return {Learned::refused};
+  }
+  insert(key, port, 0, now_s, now32);
+  ++counters_.learned;
+  return {Learned::added};
+}
+
+bool Fdb::add_static(uint64_t key, uint16_t port) {
+  const uint32_t i = find_slot(key);
+  if (i != kNil) erase_at(i);
+  if (size_ >= limit_ && !evict_one()) return false;
+  insert(key, port, kStatic, 0, 0);
+  return true;
+}
+
+bool Fdb::remove(uint64_t key) {
+  const uint32_t i = find_slot(key);
+  if (i == kNil) return false;
+  erase_at(i);
+  return true;
+}
+
+size_t Fdb::flush_port(uint16_t port) {
+  if (port >= ports_.size()) return 0;
+  size_t n = 0;
+  for (List* l : {&ports_[port].dynamic, &ports_[port].fixed}) {
+    while (l->head != kNil) {
+      erase_at(l->head);
+      ++n;
+    }
+  }
+  return n;
+}
+
+size_t Fdb::flush_all() {
+  const size_t n = size_;
+  std::fill(slots_.begin(), slots_.end(), Slot{});
+  ports_.clear();
+  size_ = 0;
+  static_count_ = 0;
+  return n;
+}
+
+size_t Fdb::age(uint64_t now_ms, uint32_t max_age_s) {
+  const auto now_s = static_cast<uint32_t>(now_ms / 1000);
+  size_t n = 0;
+  for (PortLists& p : ports_) {
+    while (p.dynamic.head != kNil && now_s - slots_[p.dynamic.head].seen_s >= max_age_s) {
+      erase_at(p.dynamic.head);
+      ++n;
+    }
+  }
+  counters_.aged += n;
+  return n;
+}
+
+static Fdb::Entry make_entry(uint64_t key, uint16_t port, bool is_static, uint32_t idle_s) {
+  return Fdb::Entry{MacAddr(key), static_cast<uint16_t>((key >> 48) & 0xfff), port, is_static,
+                    is_static ? 0 : idle_s};
+}
+
+void Fdb::for_each(uint64_t now_ms, const std::function<void(const Entry&)>& fn) const {
+  const auto now_s = static_cast<uint32_t>(now_ms / 1000);
+  for (const Slot& s : slots_) {
+    if (s.key == 0) continue;
+    fn(make_entry(s.key & ~kUsed, s.port, s.flags & kStatic, now_s - s.seen_s));
+  }
+}
+
+std::optional<Fdb::Entry> Fdb::find(uint64_t key, uint64_t now_ms) const {
+  const uint32_t i = find_slot(key);
+  if (i == kNil) return std::nullopt;
+  const Slot& s = slots_[i];
+  return make_entry(key, s.port, s.flags & kStatic,
+                    static_cast<uint32_t>(now_ms / 1000) - s.seen_s);
+}
+
+void Fdb::set_limit(uint32_t limit) {
+  struct Saved {
+    uint64_t key;
+    uint16_t port;
+    uint8_t flags;
+    uint32_t seen_s;
+    uint32_t changed_ms;
+  };
+  std::vector<Saved> saved;
+  saved.reserve(size_);
+  // Static entries first, then each port's dynamic entries oldest first, so that what the new
+  // limit evicts is chosen by the usual rule.
+  for (bool want_static : {true, false}) {
+    for (const PortLists& p : ports_) {
+      const List& l = want_static ? p.fixed : p.dynamic;
+      for (uint32_t i = l.head; i != kNil; i = links_[i].next) {
+        const Slot& s = slots_[i];
+        saved.push_back({s.key & ~kUsed, s.port, s.flags, s.seen_s, links_[i].changed_ms});
+      }
+    }
+  }
+  build(limit);
+  for (const Saved& e : saved) {
+    if (size_ >= limit_ && !evict_one()) continue;
+    insert(e.key, e.port, e.flags, e.seen_s, e.changed_ms);
+  }
+}
+
+}  // namespace vswitch

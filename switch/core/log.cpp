@@ -1,0 +1,49 @@
+#include "vswitch/log.hpp"
+
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
+
+namespace vswitch {
+
+namespace {
+LogLevel g_level = LogLevel::info;
+constexpr const char* kNames[] = {"error", "warn", "info", "debug"};
+}  // namespace
+
+std::optional<LogLevel> parse_log_level(std::string_view text) {
+  for (int i = 0; i < 4; ++i) {
+    if (text == kNames[i]) return static_cast<LogLevel>(i);
+  }
+  if (text == "warning") return LogLevel::warn;
+  return std::nullopt;
+}
+
+void set_log_level(LogLevel level) {
+  g_level = level;
+}
+LogLevel log_level() {
+  return g_level;
+}
+bool log_enabled(LogLevel level) {
+  return level <= g_level;
+}
+
+void log(LogLevel level, const char* fmt, ...) {
+  if (!log_enabled(level)) return;
+  char text[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof text, fmt, ap);
+  va_end(ap);
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t;
+  gmtime_r(&ts.tv_sec, &t);
+  // One write per line keeps lines whole when several processes share a terminal.
+  fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ vswitchd %s: %s\n", t.tm_year + 1900,
+          t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000,
+          kNames[static_cast<int>(level)], text);
+}
+
+}  // namespace vswitch

@@ -1,0 +1,59 @@
+#include "vswitch/port.hpp"
+
+namespace vswitch {
+
+std::string_view to_string(Role r) {
+  switch (r) {
+    case Role::vm:
+      return "vm";
+    case Role::host:
+      return "host";
+    case Role::uplink:
+      return "uplink";
+    case Role::nat:
+      return "nat";
+  }
+  return "?";
+}
+
+std::optional<Role> parse_role(std::string_view text) {
+  for (Role r : {Role::vm, Role::host, Role::uplink, Role::nat}) {
+    if (text == to_string(r)) return r;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(DropReason r) {
+  switch (r) {
+    case DropReason::runt:
+      return "runt";
+    case DropReason::oversize:
+      return "oversize";
+    case DropReason::vlan:
+      return "vlan";
+    case DropReason::hairpin:
+      return "hairpin";
+    case DropReason::policy:
+      return "policy";
+    case DropReason::tx_full:
+      return "tx_full";
+    case DropReason::tx_error:
+      return "tx_error";
+    case DropReason::rx_error:
+      return "rx_error";
+    case DropReason::no_buffer:
+      return "no_buffer";
+    case DropReason::count:
+      break;
+  }
+  return "?";
+}
+
+uint64_t PortCounters::dropped_total() const {
+  uint64_t n = 0;
+  for (uint64_t d : drops)
+    n += d;
+  return n;
+}
+
+}  // namespace vswitch

@@ -1,0 +1,427 @@
+#include "vswitch/segment.hpp"
+
+#include <rte_mbuf.h>
+
+#include <algorithm>
+
+#include "tagging.hpp"
+
+namespace vswitch {
+
+std::string_view to_string(Forwarding f) {
+  return f == Forwarding::hub ? "hub" : "switch";
+}
+
+// What the first pass learns of a frame, so the second pass touches only the FDB.
+struct Segment::Meta {
+  rte_mbuf* m;
+  uint64_t dst;
+  uint64_t src;
+  uint32_t payload;  // bytes after the Ethernet header and the 802.1Q tag, if any
+  uint16_t vlan;
+  bool tagged;
+  bool priority;  // tagged with VID 0: its tag is not the VLAN it travels in
+};
+
+namespace {
+
+// Is the frame, as it is, already in the form a port wants for its VLAN?
+bool form_matches(bool tagged, bool priority, bool want_tag) {
+  return want_tag ? tagged && !priority : !tagged;
+}
+
+bool convert(rte_mbuf* m, bool tagged, bool want_tag, uint16_t vlan) {
+  if (!want_tag) {
+    tagging::strip(m);
+    return true;
+  }
+  if (tagged) {
+    tagging::set_vid(m, vlan);
+    return true;
+  }
+  return tagging::push(m, vlan);
+}
+
+}  // namespace
+
+Segment::Segment(SegmentSettings settings)
+    : settings_(std::move(settings)), fdb_(settings_.fdb_limit), flood_sets_(kVlanCount) {
+  dirty_.reserve(settings_.max_ports);
+  scratch_untagged_.reserve(settings_.max_ports);
+  scratch_tagged_.reserve(settings_.max_ports);
+}
+
+Segment::~Segment() {
+  for (auto& s : slots_) {
+    if (s && s->tx_n > 0) rte_pktmbuf_free_bulk(s->tx.data(), s->tx_n);
+  }
+}
+
+void Segment::check(const PortSettings& s) const {
+  if (s.name.empty()) throw ConfigError("a port needs a name");
+  if (auto err = s.vlan.validate()) throw ConfigError("port " + s.name + ": " + *err);
+  if (s.mtu < 68 || s.mtu > kMaxMtu) {
+    throw ConfigError("port " + s.name + ": mtu " + std::to_string(s.mtu) + " is out of range 68-" +
+                      std::to_string(kMaxMtu));
+  }
+  if (auto err = settings_.policy.refuses(s.role)) {
+    throw ConfigError("port " + s.name + ": " + *err + " (segment " + name() + ")");
+  }
+}
+
+uint16_t Segment::attach(std::unique_ptr<Port> port) {
+  check(port->settings());
+  if (find(port->name())) throw ConfigError("port " + port->name() + " already exists");
+  uint16_t id = 0;
+  while (id < slots_.size() && slots_[id])
+    ++id;
+  if (id >= settings_.max_ports) {
+    throw ConfigError("segment " + name() + " is full (" + std::to_string(settings_.max_ports) +
+                      " ports)");
+  }
+  if (id == slots_.size()) slots_.emplace_back();
+  auto slot = std::make_unique<Slot>();
+  slot->vlan = PortVlan::from(port->settings().vlan);
+  slot->role = port->settings().role;
+  slot->mtu = port->settings().mtu;
+  slot->port = std::move(port);
+  slots_[id] = std::move(slot);
+  active_.insert(std::lower_bound(active_.begin(), active_.end(), id), id);
+  rebuild_flood_sets();
+  return id;
+}
+
+std::unique_ptr<Port> Segment::detach(uint16_t id) {
+  if (!port(id)) return nullptr;
+  Slot& s = *slots_[id];
+  if (s.tx_n > 0) {
+    s.port->counters().drop(DropReason::tx_error, s.tx_n);
+    rte_pktmbuf_free_bulk(s.tx.data(), s.tx_n);
+    s.tx_n = 0;
+  }
+  std::erase(dirty_, id);
+  s.dirty = false;
+  fdb_.flush_port(id);
+  auto port = std::move(s.port);
+  slots_[id].reset();
+  std::erase(active_, id);
+  rebuild_flood_sets();
+  return port;
+}
+
+std::optional<uint16_t> Segment::find(std::string_view port_name) const {
+  for (uint16_t id : active_) {
+    if (slots_[id]->port->name() == port_name) return id;
+  }
+  return std::nullopt;
+}
+
+void Segment::for_each_port(const std::function<void(uint16_t, Port&)>& fn) const {
+  for (uint16_t id : active_)
+    fn(id, *slots_[id]->port);
+}
+
+void Segment::reconfigure(uint16_t id, const PortSettings& settings) {
+  Port* p = port(id);
+  if (!p) throw ConfigError("no such port");
+  check(settings);
+  if (settings.name != p->name() && find(settings.name)) {
+    throw ConfigError("port " + settings.name + " already exists");
+  }
+  Slot& s = *slots_[id];
+  const bool vlan_changed = !(settings.vlan == p->settings().vlan);
+  p->settings_ = settings;
+  s.vlan = PortVlan::from(settings.vlan);
+  s.role = settings.role;
+  s.mtu = settings.mtu;
+  if (vlan_changed) fdb_.flush_port(id);
+  rebuild_flood_sets();
+}
+
+void Segment::set_forwarding(Forwarding f) {
+  settings_.forwarding = f;
+  fdb_.flush_all();
+}
+
+void Segment::set_policy(const Policy& p) {
+  for (uint16_t id : active_) {
+    if (auto err = p.refuses(slots_[id]->role)) {
+      throw ConfigError("port " + slots_[id]->port->name() + ": " + *err);
+    }
+  }
+  settings_.policy = p;
+}
+
+void Segment::set_fdb_limit(uint32_t limit) {
+  if (limit == 0) throw ConfigError("the FDB limit must be at least 1");
+  settings_.fdb_limit = limit;
+  fdb_.set_limit(limit);
+}
+
+void Segment::rebuild_flood_sets() {
+  for (auto& set : flood_sets_)
+    set.clear();
+  for (uint16_t id : active_) {
+    const VlanSet& member = slots_[id]->vlan.member;
+    for (uint16_t v = 0; v < kVlanCount; ++v) {
+      if (member.test(v)) flood_sets_[v].push_back(id);
+    }
+  }
+}
+
+void Segment::process(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
+  Slot& is = *slots_[in];
+  PortCounters& ic = is.port->counters();
+  const bool hub = settings_.forwarding == Forwarding::hub;
+
+  while (n > 0) {
+    const uint16_t chunk = std::min(n, kBurst);
+    Meta meta[kBurst];
+    uint16_t kept = 0;
+    // Pass one: check and classify the whole burst, and start fetching its FDB slots.
+    for (uint16_t i = 0; i < chunk; ++i) {
+      rte_mbuf* m = pkts[i];
+      const uint32_t len = m->pkt_len;
+      ic.in_packets++;
+      ic.in_bytes += len;
+      if (len < kEtherHeaderLen) {
+        ic.drop(DropReason::runt);
+        rte_pktmbuf_free(m);
+        continue;
+      }
+      // The headers we read must sit in the first segment.
+      if (m->data_len < std::min(len, kEtherHeaderLen + 2 * kVlanTagLen) &&
+          rte_pktmbuf_linearize(m) != 0) {
+        ic.drop(DropReason::no_buffer);
+        rte_pktmbuf_free(m);
+        continue;
+      }
+      const auto* frame = rte_pktmbuf_mtod(m, const uint8_t*);
+      Meta& f = meta[kept];
+      if (hub) {
+        // A hub does not look at VLANs; a tag still does not count against the MTU.
+        f.tagged = load_be16(frame + 12) == kEtherTypeVlan && len >= kEtherHeaderLen + kVlanTagLen;
+        f.priority = false;
+        f.vlan = 0;
+      } else {
+        const auto cls = classify_vlan(is.vlan, frame, len);
+        if (!cls) {
+          const bool truncated_tag =
+              load_be16(frame + 12) == kEtherTypeVlan && len < kEtherHeaderLen + kVlanTagLen;
+          ic.drop(truncated_tag ? DropReason::runt : DropReason::vlan);
+          rte_pktmbuf_free(m);
+          continue;
+        }
+        f.vlan = cls->vlan;
+        f.tagged = cls->tagged;
+        f.priority = cls->priority_tagged;
+      }
+      f.payload = len - kEtherHeaderLen - (f.tagged ? kVlanTagLen : 0);
+      if (f.payload > is.mtu) {
+        ic.drop(DropReason::oversize);
+        rte_pktmbuf_free(m);
+        continue;
+      }
+      f.m = m;
+      f.dst = load_mac48(frame);
+      f.src = load_mac48(frame + 6);
+      if (!hub) {
+        fdb_.prefetch(Fdb::key(f.dst, f.vlan));
+        fdb_.prefetch(Fdb::key(f.src, f.vlan));
+      }
+      ++kept;
+    }
+
+    // Pass two: learn, look up, and hand each frame to its destinations' buffers.
+    if (hub) {
+      for (uint16_t i = 0; i < kept; ++i)
+        flood(in, meta[i], active_);
+    } else {
+      uint64_t last_src = ~uint64_t{0};
+      for (uint16_t i = 0; i < kept; ++i) {
+        const Meta& f = meta[i];
+        const uint64_t src_key = Fdb::key(f.src, f.vlan);
+        if ((f.src & 1) == 0 && src_key != last_src) {
+          last_src = src_key;
+          const auto r = fdb_.learn(src_key, in, now_ms, settings_.flap_hold_ms);
+          if (r.what == Fdb::Learned::moved) note_move(f, in, r, now_ms);
+        }
+        forward(in, f);
+      }
+    }
+    pkts += chunk;
+    n = static_cast<uint16_t>(n - chunk);
+  }
+}
+
+void Segment::note_move(const Meta& f, uint16_t in, const Fdb::LearnResult& r, uint64_t now_ms) {
+  if (!r.flapping) return;
+  ++counters_.flap_events;
+  if (!flap_log_.allow(now_ms)) return;
+  const Port* from = port(r.old_port);
+  log(LogLevel::warn,
+      "segment %s: MAC %s in VLAN %u is flapping between ports %s and %s "
+      "(%lu more flap events in the last interval)",
+      name().c_str(), MacAddr(f.src).str().c_str(), f.vlan, from ? from->name().c_str() : "?",
+      port(in)->name().c_str(), static_cast<unsigned long>(flap_log_.suppressed()));
+}
+
+void Segment::forward(uint16_t in, const Meta& f) {
+  if (f.dst & 1) {
+    ++counters_.flooded;
+    flood(in, f, flood_sets_[f.vlan]);
+    return;
+  }
+  const uint16_t out = fdb_.lookup(Fdb::key(f.dst, f.vlan));
+  if (out == kNoPort) {
+    ++counters_.flooded;
+    ++counters_.unknown;
+    flood(in, f, flood_sets_[f.vlan]);
+    return;
+  }
+  Slot& is = *slots_[in];
+  if (out == in) {
+    is.port->counters().drop(DropReason::hairpin);
+    rte_pktmbuf_free(f.m);
+    return;
+  }
+  Slot& os = *slots_[out];
+  if (!settings_.policy.matrix.allows(is.role, os.role)) {
+    is.port->counters().drop(DropReason::policy);
+    rte_pktmbuf_free(f.m);
+    return;
+  }
+  // The FDB was learned under the old VLAN settings only until the port's flush; re-check
+  // anyway, as a Linux bridge's should_deliver() does, so no entry can leak a VLAN.
+  if (!os.vlan.member.test(f.vlan)) {
+    is.port->counters().drop(DropReason::vlan);
+    rte_pktmbuf_free(f.m);
+    return;
+  }
+  if (f.payload > os.mtu) {
+    os.port->counters().drop(DropReason::oversize);
+    rte_pktmbuf_free(f.m);
+    return;
+  }
+  rte_mbuf* m = in_form(f, os.vlan.egress_tagged.test(f.vlan), true);
+  if (m == nullptr) {
+    os.port->counters().drop(DropReason::no_buffer);
+    rte_pktmbuf_free(f.m);
+    return;
+  }
+  if (m != f.m) rte_pktmbuf_free(f.m);
+  enqueue(out, m);
+}
+
+rte_mbuf* Segment::in_form(const Meta& f, bool want_tag, bool may_modify) {
+  if (form_matches(f.tagged, f.priority, want_tag)) return f.m;
+  if (may_modify && tagging::exclusive(f.m) && convert(f.m, f.tagged, want_tag, f.vlan)) {
+    return f.m;
+  }
+  rte_mbuf* c = rte_pktmbuf_copy(f.m, f.m->pool, 0, UINT32_MAX);
+  if (c == nullptr) return nullptr;
+  ++counters_.copies;
+  if (!convert(c, f.tagged, want_tag, f.vlan)) {
+    rte_pktmbuf_free(c);
+    return nullptr;
+  }
+  return c;
+}
+
+void Segment::flood(uint16_t in, const Meta& f, const std::vector<uint16_t>& members) {
+  const Slot& is = *slots_[in];
+  const bool hub = settings_.forwarding == Forwarding::hub;
+  const RoleMatrix& matrix = settings_.policy.matrix;
+  scratch_untagged_.clear();
+  scratch_tagged_.clear();
+  for (uint16_t out : members) {
+    if (out == in) continue;
+    const Slot& os = *slots_[out];
+    if (!matrix.allows(is.role, os.role)) continue;
+    if (f.payload > os.mtu) {
+      os.port->counters().drop(DropReason::oversize);
+      continue;
+    }
+    // A hub sends every frame as it came; so does a switch to ports wanting the same form.
+    const bool want_tag = !hub && os.vlan.egress_tagged.test(f.vlan);
+    (want_tag ? scratch_tagged_ : scratch_untagged_).push_back(out);
+  }
+  const bool to_untagged = !scratch_untagged_.empty();
+  const bool to_tagged = !scratch_tagged_.empty();
+  rte_mbuf* for_untagged = nullptr;
+  rte_mbuf* for_tagged = nullptr;
+  if (hub) {
+    for_untagged = f.m;
+  } else if (to_untagged && to_tagged) {
+    // The original goes to the group that takes it unchanged; the other group gets a copy.
+    // A priority-tagged frame suits neither: the tagged group gets the copy, made before the
+    // original is changed in place for the untagged one.
+    if (form_matches(f.tagged, f.priority, true)) {
+      for_tagged = f.m;
+      for_untagged = in_form(f, false, false);
+    } else {
+      for_tagged = in_form(f, true, false);
+      for_untagged = in_form(f, false, true);
+    }
+  } else if (to_untagged) {
+    for_untagged = in_form(f, false, true);
+  } else if (to_tagged) {
+    for_tagged = in_form(f, true, true);
+  }
+  const bool original_used =
+      (to_untagged && for_untagged == f.m) || (to_tagged && for_tagged == f.m);
+  if (!original_used) rte_pktmbuf_free(f.m);
+  deliver_group(scratch_untagged_, for_untagged);
+  deliver_group(scratch_tagged_, for_tagged);
+}
+
+void Segment::deliver_group(const std::vector<uint16_t>& outs, rte_mbuf* m) {
+  if (outs.empty()) return;
+  if (m == nullptr) {
+    for (uint16_t out : outs)
+      slots_[out]->port->counters().drop(DropReason::no_buffer);
+    return;
+  }
+  // One mbuf for every destination: each transmit releases one reference.
+  if (outs.size() > 1) rte_mbuf_refcnt_update(m, static_cast<int16_t>(outs.size() - 1));
+  for (uint16_t out : outs)
+    enqueue(out, m);
+}
+
+void Segment::enqueue(uint16_t out, rte_mbuf* m) {
+  Slot& s = *slots_[out];
+  if (!s.dirty) {
+    s.dirty = true;
+    dirty_.push_back(out);
+  }
+  s.tx[s.tx_n++] = m;
+  if (s.tx_n == kTxBuffer) transmit(s);
+}
+
+void Segment::transmit(Slot& s) {
+  const uint16_t n = s.tx_n;
+  uint32_t lengths[kTxBuffer];
+  for (uint16_t i = 0; i < n; ++i)
+    lengths[i] = s.tx[i]->pkt_len;
+  s.tx_n = 0;
+  const uint16_t sent = s.port->transmit(s.tx.data(), n);
+  PortCounters& c = s.port->counters();
+  c.out_packets += sent;
+  for (uint16_t i = 0; i < sent; ++i)
+    c.out_bytes += lengths[i];
+}
+
+void Segment::flush() {
+  for (uint16_t id : dirty_) {
+    Slot& s = *slots_[id];
+    s.dirty = false;
+    if (s.tx_n > 0) transmit(s);
+  }
+  dirty_.clear();
+}
+
+void Segment::age(uint64_t now_ms) {
+  fdb_.age(now_ms, settings_.ageing_s);
+}
+
+}  // namespace vswitch
