@@ -1,0 +1,354 @@
+#include "commands.hpp"
+
+#include <rte_version.h>
+
+#include "daemon.hpp"
+#include "vswitch/error.hpp"
+
+namespace vswitch::daemon {
+
+namespace {
+
+Value drops_value(const PortCounters& c) {
+  Value d = Value::object();
+  for (size_t r = 0; r < kDropReasonCount; ++r) {
+    d.set(std::string(to_string(static_cast<DropReason>(r))), c.drops[r]);
+  }
+  return d;
+}
+
+Value port_row(const Segment& seg, Port& p) {
+  const PortCounters& c = p.counters();
+  Value row = Value::object();
+  row.set("name", p.name())
+      .set("segment", seg.name())
+      .set("type", p.kind())
+      .set("role", to_string(p.settings().role))
+      .set("vlan", p.settings().vlan.str())
+      .set("mtu", p.settings().mtu)
+      .set("in_packets", c.in_packets)
+      .set("out_packets", c.out_packets)
+      .set("dropped", c.dropped_total());
+  return row;
+}
+
+Value segment_row(const Segment& s) {
+  const Fdb& f = s.fdb();
+  Value row = Value::object();
+  row.set("name", s.name())
+      .set("mode", to_string(s.settings().forwarding))
+      .set("policy", s.settings().policy.str())
+      .set("ports", static_cast<uint64_t>(s.port_count()))
+      .set("fdb_entries", static_cast<uint64_t>(f.size()))
+      .set("fdb_limit", f.limit())
+      .set("learned", f.counters().learned)
+      .set("moved", f.counters().moved)
+      .set("aged", f.counters().aged)
+      .set("evicted", f.counters().evicted)
+      .set("flooded", s.counters().flooded);
+  return row;
+}
+
+// "key=value" arguments into a lookup; positional ones are left for the caller.
+std::optional<std::string> option(const std::vector<std::string>& args, size_t from,
+                                  const std::string& key) {
+  for (size_t i = from; i < args.size(); ++i) {
+    if (args[i].rfind(key + "=", 0) == 0) return args[i].substr(key.size() + 1);
+  }
+  return std::nullopt;
+}
+
+MacAddr parse_mac(const std::string& text) {
+  auto mac = MacAddr::parse(text);
+  if (!mac) throw ConfigError("'" + text + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+  if (mac->is_multicast()) throw ConfigError(text + " is a multicast address");
+  return *mac;
+}
+
+void need(const std::vector<std::string>& args, size_t n, const char* syntax) {
+  if (args.size() < n) throw ConfigError(std::string("usage: ") + syntax);
+}
+
+}  // namespace
+
+std::string Commands::usage() {
+  return "commands:\n"
+         "  show                                  segments and ports with their counters\n"
+         "  segment list | segment show NAME\n"
+         "  segment add NAME[,key=value...]       mode=switch|hub policy=... fdb-size=N ageing=S\n"
+         "  segment set NAME key=value...         mode, policy, fdb-size, ageing, flap-hold\n"
+         "  port list [SEGMENT] | port show NAME\n"
+         "  port add TYPE,key=value...            same syntax as --port\n"
+         "  port del NAME\n"
+         "  port set NAME key=value...            role, vlan-mode, tag, trunks, mtu\n"
+         "  fdb show SEGMENT [vlan=V] [port=P]\n"
+         "  fdb flush SEGMENT [port=P]\n"
+         "  fdb add SEGMENT MAC PORT [VLAN]       a static entry\n"
+         "  fdb del SEGMENT MAC [VLAN]\n"
+         "  counters reset [PORT]\n"
+         "  version | shutdown | help\n";
+}
+
+Value Commands::port_info(const std::string& name) const {
+  Engine& engine = daemon_.engine();
+  auto ref = engine.find_port(name);
+  if (!ref) throw ConfigError("no port named " + name);
+  Port& p = *ref->segment->port(ref->id);
+  const PortSettings& s = p.settings();
+  const PortCounters& c = p.counters();
+  Value vlan = Value::object();
+  vlan.set("mode", to_string(s.vlan.mode));
+  if (s.vlan.mode != VlanMode::trunk) vlan.set("tag", s.vlan.tag);
+  if (s.vlan.mode != VlanMode::access) {
+    vlan.set("trunks", s.vlan.trunks.empty() ? std::string("all") : s.vlan.trunks.str());
+  }
+  Value counters = Value::object();
+  counters.set("in_packets", c.in_packets)
+      .set("in_bytes", c.in_bytes)
+      .set("out_packets", c.out_packets)
+      .set("out_bytes", c.out_bytes)
+      .set("dropped", c.dropped_total())
+      .set("drops", drops_value(c));
+  Value details = Value::object();
+  for (auto& [k, v] : p.details())
+    details.set(k, v);
+  Value info = Value::object();
+  info.set("name", p.name())
+      .set("segment", ref->segment->name())
+      .set("type", p.kind())
+      .set("role", to_string(s.role))
+      .set("vlan", std::move(vlan))
+      .set("mtu", s.mtu)
+      .set("fdb_entries", static_cast<uint64_t>(ref->segment->fdb().dynamic_entries_of(ref->id)))
+      .set("counters", std::move(counters))
+      .set("details", std::move(details));
+  return info;
+}
+
+Value Commands::segment_info(const std::string& name) const {
+  Segment* s = daemon_.engine().segment(name);
+  if (!s) throw ConfigError("no segment named " + name);
+  const Fdb& f = s->fdb();
+  Value fdb = Value::object();
+  fdb.set("entries", static_cast<uint64_t>(f.size()))
+      .set("limit", f.limit())
+      .set("ageing_s", s->settings().ageing_s)
+      .set("flap_hold_ms", s->settings().flap_hold_ms)
+      .set("learned", f.counters().learned)
+      .set("moved", f.counters().moved)
+      .set("aged", f.counters().aged)
+      .set("evicted", f.counters().evicted)
+      .set("refused", f.counters().refused);
+  Value counters = Value::object();
+  counters.set("flooded", s->counters().flooded)
+      .set("unknown_unicast", s->counters().unknown)
+      .set("flap_events", s->counters().flap_events)
+      .set("copies", s->counters().copies);
+  Value ports = Value::array();
+  s->for_each_port([&](uint16_t, Port& p) { ports.push(port_row(*s, p)); });
+  Value info = Value::object();
+  info.set("name", s->name())
+      .set("mode", to_string(s->settings().forwarding))
+      .set("policy", s->settings().policy.str())
+      .set("fdb", std::move(fdb))
+      .set("counters", std::move(counters))
+      .set("ports", std::move(ports));
+  return info;
+}
+
+Reply Commands::run(const std::vector<std::string>& args) try {
+  Engine& engine = daemon_.engine();
+  if (args.empty() || args[0] == "help") return Reply{true, Value(usage()), {}};
+  const std::string& cmd = args[0];
+  const std::string sub = args.size() > 1 ? args[1] : "";
+
+  auto segment_arg = [&](size_t i) -> Segment& {
+    need(args, i + 1, "... SEGMENT");
+    Segment* s = engine.segment(args[i]);
+    if (!s) throw ConfigError("no segment named " + args[i]);
+    return *s;
+  };
+  auto port_in = [&](Segment& seg, const std::string& name) -> uint16_t {
+    auto id = seg.find(name);
+    if (!id) throw ConfigError("no port named " + name + " in segment " + seg.name());
+    return *id;
+  };
+
+  if (cmd == "version") {
+    Value v = Value::object();
+    v.set("vswitchd", VSWITCH_VERSION).set("dpdk", rte_version());
+    return Reply{true, std::move(v), {}};
+  }
+  if (cmd == "shutdown") {
+    daemon_.shutdown();
+    return Reply{true, Value("shutting down"), {}};
+  }
+  if (cmd == "show") {
+    Value segs = Value::array();
+    Value ports = Value::array();
+    for (auto& s : engine.segments()) {
+      segs.push(segment_row(*s));
+      s->for_each_port([&](uint16_t, Port& p) { ports.push(port_row(*s, p)); });
+    }
+    Value v = Value::object();
+    v.set("segments", std::move(segs)).set("ports", std::move(ports));
+    return Reply{true, std::move(v), {}};
+  }
+  if (cmd == "segment") {
+    if (sub == "list") {
+      Value segs = Value::array();
+      for (auto& s : engine.segments())
+        segs.push(segment_row(*s));
+      return Reply{true, std::move(segs), {}};
+    }
+    if (sub == "show") {
+      need(args, 3, "segment show NAME");
+      return Reply{true, segment_info(args[2]), {}};
+    }
+    if (sub == "add") {
+      need(args, 3, "segment add NAME[,key=value...]");
+      return Reply{true, Value(daemon_.add_segment(args[2]).name()), {}};
+    }
+    if (sub == "set") {
+      need(args, 4, "segment set NAME key=value...");
+      Segment& seg = segment_arg(2);
+      for (size_t i = 3; i < args.size(); ++i) {
+        const size_t eq = args[i].find('=');
+        if (eq == std::string::npos) throw ConfigError("'" + args[i] + "' is not key=value");
+        apply_segment_setting(seg, args[i].substr(0, eq), args[i].substr(eq + 1));
+      }
+      return Reply{true, segment_info(seg.name()), {}};
+    }
+  }
+  if (cmd == "port") {
+    if (sub == "list") {
+      Value ports = Value::array();
+      for (auto& s : engine.segments()) {
+        if (args.size() > 2 && s->name() != args[2]) continue;
+        s->for_each_port([&](uint16_t, Port& p) { ports.push(port_row(*s, p)); });
+      }
+      if (args.size() > 2 && !engine.segment(args[2])) {
+        throw ConfigError("no segment named " + args[2]);
+      }
+      return Reply{true, std::move(ports), {}};
+    }
+    if (sub == "show") {
+      need(args, 3, "port show NAME");
+      return Reply{true, port_info(args[2]), {}};
+    }
+    if (sub == "add") {
+      need(args, 3, "port add TYPE,key=value...");
+      return Reply{true, port_info(daemon_.add_port(args[2])), {}};
+    }
+    if (sub == "del") {
+      need(args, 3, "port del NAME");
+      daemon_.remove_port(args[2]);
+      return Reply{true, Value("removed " + args[2]), {}};
+    }
+    if (sub == "set") {
+      need(args, 4, "port set NAME key=value...");
+      auto ref = engine.find_port(args[2]);
+      if (!ref) throw ConfigError("no port named " + args[2]);
+      PortSettings s = ref->segment->port(ref->id)->settings();
+      for (size_t i = 3; i < args.size(); ++i) {
+        const size_t eq = args[i].find('=');
+        if (eq == std::string::npos) throw ConfigError("'" + args[i] + "' is not key=value");
+        apply_port_setting(s, std::string_view(args[i]).substr(0, eq),
+                           std::string_view(args[i]).substr(eq + 1));
+      }
+      ref->segment->reconfigure(ref->id, s);
+      return Reply{true, port_info(s.name), {}};
+    }
+  }
+  if (cmd == "fdb") {
+    if (sub == "show") {
+      Segment& seg = segment_arg(2);
+      const auto vlan = option(args, 3, "vlan");
+      const auto port = option(args, 3, "port");
+      std::optional<uint16_t> port_id;
+      if (port) port_id = port_in(seg, *port);
+      Value rows = Value::array();
+      seg.fdb().for_each(engine.now_ms(), [&](const Fdb::Entry& e) {
+        if (vlan && std::to_string(e.vlan) != *vlan) return;
+        if (port_id && e.port != *port_id) return;
+        Port* p = seg.port(e.port);
+        Value row = Value::object();
+        row.set("mac", e.mac.str())
+            .set("vlan", e.vlan)
+            .set("port", p ? p->name() : std::string("?"))
+            .set("type", e.is_static ? "static" : "learned")
+            .set("age_s", e.idle_s);
+        rows.push(std::move(row));
+      });
+      return Reply{true, std::move(rows), {}};
+    }
+    if (sub == "flush") {
+      Segment& seg = segment_arg(2);
+      size_t n;
+      if (auto port = option(args, 3, "port")) {
+        n = seg.fdb().flush_port(port_in(seg, *port));
+      } else {
+        n = seg.fdb().flush_all();
+      }
+      Value v = Value::object();
+      v.set("flushed", static_cast<uint64_t>(n));
+      return Reply{true, std::move(v), {}};
+    }
+    if (sub == "add") {
+      need(args, 5, "fdb add SEGMENT MAC PORT [VLAN]");
+      Segment& seg = segment_arg(2);
+      const MacAddr mac = parse_mac(args[3]);
+      const uint16_t id = port_in(seg, args[4]);
+      const uint16_t vlan =
+          args.size() > 5 ? static_cast<uint16_t>(parse_uint("vlan", args[5], 0, kVlanMax)) : 0;
+      if (!PortVlan::from(seg.port(id)->settings().vlan).member.test(vlan)) {
+        throw ConfigError("port " + args[4] + " is not in VLAN " + std::to_string(vlan));
+      }
+      if (!seg.fdb().add_static(Fdb::key(mac.bits(), vlan), id)) {
+        throw ConfigError("the FDB of " + seg.name() + " is full of static entries");
+      }
+      return Reply{true, Value("added"), {}};
+    }
+    if (sub == "del") {
+      need(args, 4, "fdb del SEGMENT MAC [VLAN]");
+      Segment& seg = segment_arg(2);
+      const MacAddr mac = parse_mac(args[3]);
+      const uint16_t vlan =
+          args.size() > 4 ? static_cast<uint16_t>(parse_uint("vlan", args[4], 0, kVlanMax)) : 0;
+      if (!seg.fdb().remove(Fdb::key(mac.bits(), vlan))) {
+        throw ConfigError("no entry for " + args[3] + " in VLAN " + std::to_string(vlan));
+      }
+      return Reply{true, Value("deleted"), {}};
+    }
+  }
+  if (cmd == "counters" && sub == "reset") {
+    uint64_t n = 0;
+    engine.for_each_port([&](Segment&, uint16_t, Port& p) {
+      if (args.size() > 2 && p.name() != args[2]) return;
+      p.counters() = PortCounters{};
+      ++n;
+    });
+    if (args.size() > 2 && n == 0) throw ConfigError("no port named " + args[2]);
+    return Reply{true, Value("reset " + std::to_string(n) + " ports"), {}};
+  }
+  return Reply::fail("unknown command '" + cmd + (sub.empty() ? "" : " " + sub) + "'; try 'help'");
+} catch (const ConfigError& e) {
+  return Reply::fail(e.what());
+}
+
+std::string Commands::serve(const std::string& request) {
+  auto req = Value::parse_json(request);
+  const Value* args = req ? req->get("args") : nullptr;
+  if (!args || !args->is_array()) return "error\nmalformed request\n";
+  std::vector<std::string> argv;
+  for (const Value& a : args->items())
+    argv.push_back(a.as_string());
+  const Value* format = req->get("format");
+  const bool json = format && format->as_string() == "json";
+  Reply r = run(argv);
+  if (!r.ok) return "error\n" + r.error + "\n";
+  if (json) return "ok\n" + r.body.json() + "\n";
+  return "ok\n" + r.body.text();
+}
+
+}  // namespace vswitch::daemon

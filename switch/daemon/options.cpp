@@ -1,0 +1,220 @@
+#include "options.hpp"
+
+#include "control_path.hpp"
+
+#include <sched.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "vswitch/error.hpp"
+
+namespace po = boost::program_options;
+
+namespace vswitch::daemon {
+
+namespace {
+
+constexpr const char* kExamples = R"(Examples:
+  vswitchd
+      one learning switch, no ports yet; add them with `vswitchctl port add`
+  vswitchd --port dpdk,dev=net_tap0,dev.iface=vs0,role=host \
+           --port dpdk,dev=net_af_packet0,dev.iface=eth1,role=uplink
+  vswitchd --segment lab,mode=hub --segment lan,policy=host-only \
+           --port dpdk,segment=lan,dev=net_pcap0,dev.rx_pcap=in.pcap,tag=10
+  vswitchd --eal "-l 2 -a 0000:03:00.0" --port dpdk,dev=0000:03:00.0,role=uplink
+  vswitchd --config /etc/vswitchd.conf     (lines like: port = dpdk,dev=net_null0)
+
+Port keys, common to every type: name=, segment=, role=vm|host|uplink|nat,
+  vlan-mode=access|trunk|native-tagged|native-untagged, tag=N, trunks=10:20-30, mtu=N.
+  A port with no VLAN keys carries every VLAN (tagged as they come, untagged in VLAN 0).
+  dpdk: dev=DEVARGS, dev.KEY=VALUE (one more devarg), rxd=N, txd=N.
+  Write a comma inside a value twice (,,), as in QEMU.
+Segment keys: mode=switch|hub, policy=bridged|host-only|internal|nat|PAIRS
+  (PAIRS like vm-vm+vm-nat), fdb-size=N, ageing=SECONDS, flap-hold=MS.
+)";
+
+uint32_t eal_memory_mb(uint32_t mbufs) {
+  // An mbuf with its headroom and header is about 2.4 KiB. Without hugepages EAL's memory is
+  // only reserved, and pages cost nothing until touched, so leave generous room for jumbo
+  // pools and ports added at run time.
+  const uint64_t pool_mb = (uint64_t{mbufs} * 2432 + (1u << 20) - 1) >> 20;
+  return static_cast<uint32_t>(512 + pool_mb);
+}
+
+std::string cpu_list() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return "0";
+  std::string out;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (!CPU_ISSET(c, &set)) continue;
+    if (!out.empty()) out += ',';
+    out += std::to_string(c);
+  }
+  return out.empty() ? "0" : out;
+}
+
+int dpdk_level(LogLevel l) {
+  // DPDK's own chatter (lcore counts, IOVA mode) is debug-level for a switch's user.
+  return l == LogLevel::debug ? 7 : l == LogLevel::error ? 4 : 5;
+}
+
+}  // namespace
+
+std::vector<std::string> default_eal_args(uint32_t memory_mb, LogLevel level) {
+  return {"--no-huge",
+          "--no-pci",
+          "--no-shconf",
+          "--no-telemetry",
+          "-m",
+          std::to_string(memory_mb),
+          "--lcores",
+          "0@(" + cpu_list() + ")",
+          "--log-level=" + std::to_string(dpdk_level(level))};
+}
+
+std::vector<std::string> split_words(const std::string& text) {
+  std::vector<std::string> words;
+  std::string cur;
+  bool in_word = false;
+  char quote = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote) {
+      if (c == quote) {
+        quote = 0;
+      } else {
+        cur += c;
+      }
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == '\\' && i + 1 < text.size()) {
+      cur += text[++i];
+      in_word = true;
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) words.push_back(std::move(cur));
+      cur.clear();
+      in_word = false;
+    } else {
+      cur += c;
+      in_word = true;
+    }
+  }
+  if (quote) throw ConfigError("unbalanced quote in '" + text + "'");
+  if (in_word) words.push_back(std::move(cur));
+  return words;
+}
+
+Options parse_options(int argc, const char* const argv[]) {
+  Options out;
+  std::string config_file, log_level = "info", control_mode = "0600", idle = "adaptive", eal;
+  std::vector<std::string> segments, ports;
+  uint32_t mbufs = 0;
+
+  constexpr unsigned kWidth = 100;
+  po::options_description general("General", kWidth);
+  general.add_options()("help,h", "show this help and exit")("version",
+                                                             "show the version and exit")(
+      "config", po::value(&config_file)->value_name("FILE"),
+      "read options from FILE: one `key = value` per line, keys as the long options")(
+      "log-level", po::value(&log_level)->value_name("LEVEL"),
+      "error, warn, info (default) or debug; logs go to stderr")(
+      "control", po::value<std::string>()->value_name("PATH"),
+      ("control socket for vswitchctl (default " + default_control_path() + ")").c_str())(
+      "control-mode", po::value(&control_mode)->value_name("MODE"),
+      "octal permissions of the control socket (default 0600: owner only)");
+  po::options_description switching("Switching", kWidth);
+  switching.add_options()(
+      "segment", po::value(&segments)->composing()->value_name("NAME[,KEY=VALUE...]"),
+      "a switch instance (repeatable); without any, one segment named `default`")(
+      "port", po::value(&ports)->composing()->value_name("TYPE,KEY=VALUE..."),
+      "a port (repeatable); see the keys below")(
+      "idle", po::value(&idle)->value_name("MODE"),
+      "adaptive (default: sleep when no frames move) or busy (poll without pause)");
+  po::options_description dpdk("DPDK", kWidth);
+  dpdk.add_options()("eal", po::value(&eal)->value_name("ARGS"),
+                     "EAL arguments replacing the default (--no-huge --no-pci --no-shconf -m ...), "
+                     "for hugepages and NICs")("mbufs", po::value(&mbufs)->value_name("N"),
+                                               "mbuf pool size (default: from the ports)");
+  po::options_description all("Usage: vswitchd [OPTIONS]", kWidth);
+  all.add(general).add(switching).add(dpdk);
+
+  auto fail = [&](const std::string& msg) {
+    out.action = Options::Action::exit;
+    out.exit_status = 2;
+    out.message = "vswitchd: " + msg + " (see vswitchd --help)\n";
+    return out;
+  };
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+    if (vm.count("config")) {
+      std::ifstream in(vm["config"].as<std::string>());
+      if (!in) return fail("cannot read config file '" + vm["config"].as<std::string>() + "'");
+      po::store(po::parse_config_file(in, all), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return fail(e.what());
+  }
+
+  if (vm.count("help")) {
+    std::ostringstream text;
+    text << all << "\n" << kExamples;
+    out.action = Options::Action::exit;
+    out.message = text.str();
+    return out;
+  }
+  if (vm.count("version")) {
+    out.action = Options::Action::exit;
+    out.message = std::string("vswitchd ") + VSWITCH_VERSION + "\n";
+    return out;
+  }
+
+  auto level = parse_log_level(log_level);
+  if (!level) return fail("--log-level '" + log_level + "': use error, warn, info or debug");
+  out.log_level = *level;
+  DaemonConfig& c = out.config;
+  c.control_path = vm.count("control") ? vm["control"].as<std::string>() : default_control_path();
+  try {
+    size_t used = 0;
+    const unsigned long mode = std::stoul(control_mode, &used, 8);
+    if (used != control_mode.size() || mode > 0777) throw std::invalid_argument("mode");
+    c.control_mode = static_cast<mode_t>(mode);
+  } catch (const std::exception&) {
+    return fail("--control-mode '" + control_mode + "' is not an octal mode like 0660");
+  }
+  if (idle == "adaptive") {
+    c.engine.idle = IdleMode::adaptive;
+  } else if (idle == "busy") {
+    c.engine.idle = IdleMode::busy;
+  } else {
+    return fail("--idle '" + idle + "': use adaptive or busy");
+  }
+  // Specs are checked now, so a typo costs a line and no DPDK start-up.
+  try {
+    for (const auto& s : segments)
+      parse_segment_spec(s);
+    for (const auto& p : ports)
+      parse_port_spec(p);
+  } catch (const ConfigError& e) {
+    return fail(e.what());
+  }
+  c.segments = segments;
+  c.ports = ports;
+  c.mbufs = mbufs ? mbufs : default_mbufs(ports);
+  try {
+    c.eal_args = vm.count("eal") ? split_words(eal)
+                                 : default_eal_args(eal_memory_mb(c.mbufs), out.log_level);
+  } catch (const ConfigError& e) {
+    return fail(std::string("--eal: ") + e.what());
+  }
+  return out;
+}
+
+}  // namespace vswitch::daemon

@@ -1,0 +1,219 @@
+#include "spec.hpp"
+
+#include <charconv>
+
+namespace vswitch::daemon {
+
+std::vector<std::string> split_spec(std::string_view text) {
+  std::vector<std::string> parts;
+  std::string cur;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != ',') {
+      cur += text[i];
+    } else if (i + 1 < text.size() && text[i + 1] == ',') {
+      cur += ',';
+      ++i;
+    } else {
+      parts.push_back(std::move(cur));
+      cur.clear();
+    }
+  }
+  parts.push_back(std::move(cur));
+  return parts;
+}
+
+uint32_t parse_uint(std::string_view what, std::string_view text, uint32_t min, uint32_t max) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty() || v < min || v > max) {
+    throw ConfigError(std::string(what) + ": '" + std::string(text) + "' is not a number in " +
+                      std::to_string(min) + "-" + std::to_string(max));
+  }
+  return static_cast<uint32_t>(v);
+}
+
+std::optional<std::string> PortSpec::take(const std::string& key) {
+  auto it = params.find(key);
+  if (it == params.end()) return std::nullopt;
+  std::string v = std::move(it->second);
+  params.erase(it);
+  return v;
+}
+
+void PortSpec::expect_consumed() const {
+  if (!params.empty()) {
+    throw ConfigError("port " + settings.name + ": unknown key '" + params.begin()->first +
+                      "' for type " + type);
+  }
+}
+
+namespace {
+
+// Whether the user named a mode; without one the port is access if it has a tag, as in OVS.
+struct VlanKeys {
+  std::optional<VlanMode> mode;
+  bool tag_given = false;
+};
+
+bool apply_common(PortSettings& s, VlanKeys& vk, std::string_view key, std::string_view value) {
+  if (key == "name") {
+    if (value.empty()) throw ConfigError("port name is empty");
+    s.name = value;
+  } else if (key == "role") {
+    auto r = parse_role(value);
+    if (!r) throw ConfigError("role '" + std::string(value) + "': use vm, host, uplink or nat");
+    s.role = *r;
+  } else if (key == "vlan-mode") {
+    auto m = parse_vlan_mode(value);
+    if (!m) {
+      throw ConfigError("vlan-mode '" + std::string(value) +
+                        "': use access, trunk, native-tagged or native-untagged");
+    }
+    vk.mode = *m;
+  } else if (key == "tag") {
+    s.vlan.tag = static_cast<uint16_t>(parse_uint("tag", value, 0, kVlanMax));
+    vk.tag_given = true;
+  } else if (key == "trunks") {
+    auto set = VlanSet::parse(value);
+    if (!set) throw ConfigError("trunks '" + std::string(value) + "': use a list like 10:20-30");
+    s.vlan.trunks = *set;
+  } else if (key == "mtu") {
+    s.mtu = parse_uint("mtu", value, 68, kMaxMtu);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void settle_vlan_mode(PortSettings& s, const VlanKeys& vk) {
+  if (vk.mode) {
+    s.vlan.mode = *vk.mode;
+  } else if (vk.tag_given) {
+    s.vlan.mode = VlanMode::access;
+  }
+  if (auto err = s.vlan.validate()) throw ConfigError("port " + s.name + ": " + *err);
+}
+
+std::pair<std::string_view, std::string_view> key_value(std::string_view item) {
+  const size_t eq = item.find('=');
+  if (eq == std::string_view::npos) return {item, {}};
+  return {item.substr(0, eq), item.substr(eq + 1)};
+}
+
+}  // namespace
+
+PortSpec parse_port_spec(std::string_view text) {
+  PortSpec spec;
+  spec.text = text;
+  const auto parts = split_spec(text);
+  spec.type = parts[0];
+  if (spec.type.empty() || spec.type.find('=') != std::string::npos) {
+    throw ConfigError("port '" + std::string(text) +
+                      "': start with the port type, e.g. dpdk,dev=...");
+  }
+  VlanKeys vk;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const auto [key, value] = key_value(parts[i]);
+    if (key.empty()) continue;
+    if (parts[i].find('=') == std::string::npos) {
+      throw ConfigError("port '" + std::string(text) + "': '" + parts[i] + "' is not key=value");
+    }
+    if (key == "segment") {
+      spec.segment = value;
+    } else if (!apply_common(spec.settings, vk, key, value)) {
+      if (spec.params.count(std::string(key))) {
+        throw ConfigError("port '" + std::string(text) + "': key '" + std::string(key) +
+                          "' given twice");
+      }
+      spec.params.emplace(key, value);
+    }
+  }
+  settle_vlan_mode(spec.settings, vk);
+  return spec;
+}
+
+void apply_port_setting(PortSettings& s, std::string_view key, std::string_view value) {
+  VlanKeys vk{s.vlan.mode, false};
+  if (key == "trunks" && value == "all") {
+    s.vlan.trunks = VlanSet{};
+    return;
+  }
+  if (!apply_common(s, vk, key, value)) {
+    throw ConfigError("cannot set '" + std::string(key) +
+                      "' (settable: name, role, vlan-mode, tag, trunks, mtu)");
+  }
+  // Giving a tag to a plain trunk port makes it an access port, as in a new port spec.
+  if (key == "tag" && s.vlan.mode == VlanMode::trunk) vk.mode = VlanMode::access;
+  if (key == "vlan-mode" && *vk.mode == VlanMode::access) s.vlan.trunks = VlanSet{};
+  if (key == "vlan-mode" && *vk.mode == VlanMode::trunk) s.vlan.tag = 0;
+  settle_vlan_mode(s, vk);
+}
+
+namespace {
+
+void apply_segment_key(SegmentSettings& s, std::string_view key, std::string_view value) {
+  if (key == "mode") {
+    if (value == "switch") {
+      s.forwarding = Forwarding::learning;
+    } else if (value == "hub") {
+      s.forwarding = Forwarding::hub;
+    } else {
+      throw ConfigError("segment mode '" + std::string(value) + "': use switch or hub");
+    }
+  } else if (key == "policy") {
+    auto p = Policy::parse(value);
+    if (!p) {
+      throw ConfigError("policy '" + std::string(value) +
+                        "': use bridged, host-only, internal, nat or role pairs like vm-vm+vm-nat");
+    }
+    s.policy = *p;
+  } else if (key == "fdb-size") {
+    s.fdb_limit = parse_uint("fdb-size", value, 1, 1u << 24);
+  } else if (key == "ageing" || key == "aging") {
+    s.ageing_s = parse_uint("ageing", value, 1, 1000000);
+  } else if (key == "flap-hold") {
+    s.flap_hold_ms = parse_uint("flap-hold", value, 0, 3600000);
+  } else if (key == "max-ports") {
+    s.max_ports = static_cast<uint16_t>(parse_uint("max-ports", value, 1, 4096));
+  } else {
+    throw ConfigError("segment: unknown key '" + std::string(key) +
+                      "' (use mode, policy, fdb-size, ageing, flap-hold, max-ports)");
+  }
+}
+
+}  // namespace
+
+SegmentSettings parse_segment_spec(std::string_view text) {
+  const auto parts = split_spec(text);
+  SegmentSettings s;
+  s.name = parts[0];
+  if (s.name.empty() || s.name.find('=') != std::string::npos) {
+    throw ConfigError("segment '" + std::string(text) +
+                      "': start with its name, e.g. lan,mode=hub");
+  }
+  for (size_t i = 1; i < parts.size(); ++i) {
+    if (parts[i].empty()) continue;
+    if (parts[i].find('=') == std::string::npos) {
+      throw ConfigError("segment '" + std::string(text) + "': '" + parts[i] + "' is not key=value");
+    }
+    const auto [key, value] = key_value(parts[i]);
+    apply_segment_key(s, key, value);
+  }
+  return s;
+}
+
+void apply_segment_setting(Segment& seg, std::string_view key, std::string_view value) {
+  SegmentSettings s = seg.settings();
+  apply_segment_key(s, key, value);
+  if (key == "max-ports" || key == "name") throw ConfigError("cannot change " + std::string(key));
+  if (s.forwarding != seg.settings().forwarding) seg.set_forwarding(s.forwarding);
+  if (!(s.policy.matrix == seg.settings().policy.matrix) ||
+      s.policy.mode != seg.settings().policy.mode) {
+    seg.set_policy(s.policy);
+  }
+  if (s.fdb_limit != seg.settings().fdb_limit) seg.set_fdb_limit(s.fdb_limit);
+  seg.set_ageing(s.ageing_s);
+  seg.set_flap_hold(s.flap_hold_ms);
+}
+
+}  // namespace vswitch::daemon
