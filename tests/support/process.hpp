@@ -1,0 +1,92 @@
+// Running vswitchd and other programs from tests: every process started is stopped by its PID,
+// every wait has a timeout.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "value.hpp"
+
+namespace vswitch::test {
+
+using daemon::Value;
+using namespace std::chrono_literals;
+
+// A directory removed with everything in it when the object goes.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
+
+struct RunResult {
+  int status = -1;  // exit status, or -1 when killed at the timeout
+  std::string out;
+  std::string err;
+};
+RunResult run_program(const std::vector<std::string>& argv,
+                      std::chrono::milliseconds timeout = 30s);
+
+// One command to a control socket; the --json reply, or nullopt with the error in *error.
+std::optional<Value> control(const std::string& socket, const std::vector<std::string>& args,
+                             std::string* error = nullptr);
+
+struct DaemonOptions {
+  bool as_nobody = false;  // drop to user nobody before exec (when we are root)
+  bool wait_ready = true;  // wait for the control socket
+};
+
+// vswitchd in the background, its control socket in a temp dir of its own.
+class Vswitchd {
+ public:
+  Vswitchd(const std::vector<std::string>& args, DaemonOptions opts = {});
+  ~Vswitchd();
+  Vswitchd(const Vswitchd&) = delete;
+  Vswitchd& operator=(const Vswitchd&) = delete;
+
+  bool ready() const { return ready_; }
+  pid_t pid() const { return pid_; }
+  const std::string& socket() const { return socket_; }
+  std::string log() const;
+  std::string dir() const { return dir_.path(); }
+
+  // Value of a --json command; fails the test if the command fails.
+  Value ctl(const std::vector<std::string>& args);
+  std::optional<Value> try_ctl(const std::vector<std::string>& args, std::string* error);
+  // A counter of a port, such as "in_packets" or "drops.runt".
+  int64_t port_counter(const std::string& port, const std::string& counter);
+  bool wait_port_counter(const std::string& port, const std::string& counter, int64_t at_least,
+                         std::chrono::milliseconds timeout = 10s);
+
+  // SIGTERM, then wait; the exit status, or -1 if it had to be killed.
+  int stop(std::chrono::milliseconds timeout = 10s);
+  bool running();
+
+ private:
+  TempDir dir_;
+  std::string socket_;
+  std::string log_path_;
+  std::string binary_;
+  pid_t pid_ = -1;
+  std::optional<int> exit_status_;  // once reaped
+  bool ready_ = false;
+};
+
+std::string vswitchd_path();
+std::string vswitchctl_path();
+
+}  // namespace vswitch::test

@@ -1,0 +1,194 @@
+#include "vswitch/fdb.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <unordered_map>
+
+namespace vswitch {
+namespace {
+
+constexpr uint64_t kHoldMs = 1000;
+
+uint64_t key(uint64_t n, uint16_t vlan = 0) {
+  return Fdb::key(0x020000000000ull | n, vlan);
+}
+
+TEST(Fdb, LearnsAndLooksUpPerVlan) {
+  Fdb fdb(64);
+  EXPECT_EQ(fdb.lookup(key(1)), kNoPort);
+  EXPECT_EQ(fdb.learn(key(1, 10), 3, 0, kHoldMs).what, Fdb::Learned::added);
+  EXPECT_EQ(fdb.lookup(key(1, 10)), 3);
+  // The same MAC in another VLAN is another entry.
+  EXPECT_EQ(fdb.lookup(key(1, 20)), kNoPort);
+  EXPECT_EQ(fdb.learn(key(1, 20), 4, 0, kHoldMs).what, Fdb::Learned::added);
+  EXPECT_EQ(fdb.lookup(key(1, 10)), 3);
+  EXPECT_EQ(fdb.lookup(key(1, 20)), 4);
+  EXPECT_EQ(fdb.size(), 2u);
+  EXPECT_EQ(fdb.counters().learned, 2u);
+}
+
+TEST(Fdb, CountsMovesAndReportsTheOldPort) {
+  Fdb fdb(64);
+  fdb.learn(key(1), 1, 0, kHoldMs);
+  EXPECT_EQ(fdb.learn(key(1), 1, 10, kHoldMs).what, Fdb::Learned::refreshed);
+  const auto r = fdb.learn(key(1), 2, 5000, kHoldMs);
+  EXPECT_EQ(r.what, Fdb::Learned::moved);
+  EXPECT_EQ(r.old_port, 1);
+  EXPECT_FALSE(r.flapping);
+  EXPECT_EQ(fdb.lookup(key(1)), 2);
+  EXPECT_EQ(fdb.counters().moved, 1u);
+  EXPECT_EQ(fdb.dynamic_entries_of(1), 0u);
+  EXPECT_EQ(fdb.dynamic_entries_of(2), 1u);
+}
+
+TEST(Fdb, ReportsFlappingOnlyInsideTheHoldDownTime) {
+  Fdb fdb(64);
+  fdb.learn(key(1), 1, 0, kHoldMs);
+  EXPECT_FALSE(fdb.learn(key(1), 2, 2000, kHoldMs).flapping);
+  EXPECT_TRUE(fdb.learn(key(1), 1, 2300, kHoldMs).flapping);
+  EXPECT_TRUE(fdb.learn(key(1), 2, 2600, kHoldMs).flapping);
+  EXPECT_FALSE(fdb.learn(key(1), 1, 4000, kHoldMs).flapping);
+}
+
+TEST(Fdb, AgesOutOnlyIdleDynamicEntries) {
+  Fdb fdb(64);
+  fdb.learn(key(1), 1, 0, kHoldMs);
+  fdb.learn(key(2), 1, 0, kHoldMs);
+  ASSERT_TRUE(fdb.add_static(key(3), 1));
+  fdb.learn(key(2), 1, 250'000, kHoldMs);  // seen again: stays
+  EXPECT_EQ(fdb.age(299'000, 300), 0u);
+  EXPECT_EQ(fdb.age(300'000, 300), 1u);
+  EXPECT_EQ(fdb.lookup(key(1)), kNoPort);
+  EXPECT_EQ(fdb.lookup(key(2)), 1);
+  EXPECT_EQ(fdb.lookup(key(3)), 1);
+  EXPECT_EQ(fdb.age(10'000'000, 300), 1u);
+  EXPECT_EQ(fdb.lookup(key(3)), 1);  // static entries never age
+  EXPECT_EQ(fdb.counters().aged, 2u);
+}
+
+TEST(Fdb, StaticEntriesDoNotMove) {
+  Fdb fdb(64);
+  ASSERT_TRUE(fdb.add_static(key(1), 5));
+  EXPECT_EQ(fdb.learn(key(1), 6, 0, kHoldMs).what, Fdb::Learned::kept_static);
+  EXPECT_EQ(fdb.lookup(key(1)), 5);
+  auto e = fdb.find(key(1), 0);
+  ASSERT_TRUE(e);
+  EXPECT_TRUE(e->is_static);
+}
+
+TEST(Fdb, FlushPortRemovesThatPortsEntriesOnly) {
+  Fdb fdb(256);
+  for (uint64_t i = 0; i < 50; ++i)
+    fdb.learn(key(i), static_cast<uint16_t>(i % 3), 0, kHoldMs);
+  ASSERT_TRUE(fdb.add_static(key(100), 1));
+  EXPECT_EQ(fdb.flush_port(1), 18u);  // 17 learned + 1 static
+  for (uint64_t i = 0; i < 50; ++i) {
+    EXPECT_EQ(fdb.lookup(key(i)), i % 3 == 1 ? kNoPort : static_cast<uint16_t>(i % 3)) << i;
+  }
+  EXPECT_EQ(fdb.lookup(key(100)), kNoPort);
+}
+
+TEST(Fdb, FullTableEvictsFromThePortHoldingTheMost) {
+  Fdb fdb(100);
+  for (uint64_t i = 0; i < 10; ++i)
+    fdb.learn(key(i), 1, 0, kHoldMs);
+  // Port 2 floods source addresses: it may only push out its own entries.
+  for (uint64_t i = 1000; i < 5000; ++i)
+    fdb.learn(key(i), 2, i, kHoldMs);
+  EXPECT_EQ(fdb.size(), 100u);
+  for (uint64_t i = 0; i < 10; ++i)
+    EXPECT_EQ(fdb.lookup(key(i)), 1) << i;
+  EXPECT_EQ(fdb.dynamic_entries_of(2), 90u);
+  // What it keeps are its newest addresses.
+  EXPECT_EQ(fdb.lookup(key(4999)), 2);
+  EXPECT_EQ(fdb.lookup(key(1000)), kNoPort);
+  EXPECT_EQ(fdb.counters().evicted, 3910u);
+}
+
+TEST(Fdb, EvictionTakesTheLeastRecentlySeenEntryOfThatPort) {
+  Fdb fdb(4);
+  fdb.learn(key(1), 1, 0, kHoldMs);
+  fdb.learn(key(2), 1, 1000, kHoldMs);
+  fdb.learn(key(3), 1, 2000, kHoldMs);
+  fdb.learn(key(4), 1, 3000, kHoldMs);
+  fdb.learn(key(1), 1, 4000, kHoldMs);  // refreshed: now the newest
+  fdb.learn(key(5), 1, 5000, kHoldMs);
+  EXPECT_EQ(fdb.lookup(key(1)), 1);
+  EXPECT_EQ(fdb.lookup(key(2)), kNoPort);
+}
+
+TEST(Fdb, RefusesWhenFullOfStaticEntries) {
+  Fdb fdb(2);
+  ASSERT_TRUE(fdb.add_static(key(1), 1));
+  ASSERT_TRUE(fdb.add_static(key(2), 1));
+  EXPECT_EQ(fdb.learn(key(3), 2, 0, kHoldMs).what, Fdb::Learned::refused);
+  EXPECT_FALSE(fdb.add_static(key(4), 1));
+  EXPECT_EQ(fdb.counters().refused, 1u);
+}
+
+TEST(Fdb, ShrinkingTheLimitKeepsTheFairShare) {
+  Fdb fdb(1000);
+  for (uint64_t i = 0; i < 20; ++i)
+    fdb.learn(key(i), 1, 0, kHoldMs);
+  for (uint64_t i = 100; i < 600; ++i)
+    fdb.learn(key(i), 2, i, kHoldMs);
+  fdb.set_limit(100);
+  EXPECT_EQ(fdb.size(), 100u);
+  EXPECT_EQ(fdb.dynamic_entries_of(1), 20u);
+  EXPECT_EQ(fdb.lookup(key(599)), 2);
+  EXPECT_EQ(fdb.lookup(key(100)), kNoPort);
+}
+
+// Random operations against a reference map: deletions shift entries in the table and relink
+// them in their ports' lists; any slip shows up as a wrong lookup or a count that drifts.
+TEST(Fdb, MatchesAReferenceModelUnderChurn) {
+  Fdb fdb(512, 42);
+  std::unordered_map<uint64_t, uint16_t> model;
+  std::mt19937_64 rng(7);
+  uint64_t now = 0;
+  for (int step = 0; step < 200000; ++step) {
+    const uint64_t k = key(rng() % 700, static_cast<uint16_t>(rng() % 3));
+    const auto port = static_cast<uint16_t>(rng() % 5);
+    const int op = static_cast<int>(rng() % 100);
+    if (op < 80) {
+      if (model.size() < 512 || model.count(k)) {
+        fdb.learn(k, port, now, 0);
+        model[k] = port;
+      }
+    } else if (op < 97) {
+      EXPECT_EQ(fdb.remove(k), model.erase(k) == 1);
+    } else if (op < 99) {
+      fdb.flush_port(port);
+      std::erase_if(model, [&](auto& e) { return e.second == port; });
+    } else {
+      const uint64_t probe = key(rng() % 700, static_cast<uint16_t>(rng() % 3));
+      const auto it = model.find(probe);
+      EXPECT_EQ(fdb.lookup(probe), it == model.end() ? kNoPort : it->second);
+    }
+    now += 1;
+    ASSERT_EQ(fdb.size(), model.size()) << "step " << step;
+  }
+  for (auto& [k, p] : model)
+    ASSERT_EQ(fdb.lookup(k), p);
+  size_t per_port = 0;
+  for (uint16_t p = 0; p < 5; ++p)
+    per_port += fdb.dynamic_entries_of(p);
+  EXPECT_EQ(per_port, model.size());
+}
+
+TEST(Fdb, HoldsAMillionEntries) {
+  constexpr uint32_t kN = 1 << 20;
+  Fdb fdb(kN);
+  for (uint64_t i = 0; i < kN; ++i)
+    fdb.learn(Fdb::key(i * 2, 0), static_cast<uint16_t>(i & 63), 0, 0);
+  EXPECT_EQ(fdb.size(), kN);
+  EXPECT_EQ(fdb.counters().evicted, 0u);
+  for (uint64_t i = 0; i < kN; i += 997) {
+    ASSERT_EQ(fdb.lookup(Fdb::key(i * 2, 0)), i & 63);
+    ASSERT_EQ(fdb.lookup(Fdb::key(i * 2 + 1, 0)), kNoPort);
+  }
+}
+
+}  // namespace
+}  // namespace vswitch

@@ -1,0 +1,373 @@
+// The forwarding pipeline of one segment, frame by frame, with ports backed by memory.
+#include "vswitch/segment.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <rte_mempool.h>
+
+#include <map>
+
+#include "../support/eal.hpp"
+#include "../support/frames.hpp"
+#include "../support/memory_port.hpp"
+
+namespace vswitch {
+namespace {
+
+using test::Bytes;
+using test::frame;
+using test::kBroadcast;
+using test::mac;
+using test::MemoryPort;
+using test::tagged;
+using test::untagged;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+VlanConfig access(uint16_t tag) {
+  VlanConfig c;
+  c.mode = VlanMode::access;
+  c.tag = tag;
+  return c;
+}
+VlanConfig trunk(const char* list = "") {
+  VlanConfig c;
+  c.trunks = *VlanSet::parse(list);
+  return c;
+}
+VlanConfig native(VlanMode mode, uint16_t tag, const char* list = "") {
+  VlanConfig c = trunk(list);
+  c.mode = mode;
+  c.tag = tag;
+  return c;
+}
+
+class SegmentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pool_ = test::test_pool();
+    ASSERT_NE(pool_, nullptr) << "EAL did not start";
+    available_ = rte_mempool_avail_count(pool_);
+    make({});
+  }
+  void TearDown() override {
+    seg_.reset();
+    // Every mbuf the switch took, it freed or handed to a port that freed it.
+    EXPECT_EQ(rte_mempool_avail_count(pool_), available_) << "mbufs leaked";
+  }
+
+  void make(SegmentSettings s) {
+    ports_.clear();
+    seg_ = std::make_unique<Segment>(std::move(s));
+  }
+
+  MemoryPort& add(const std::string& name, VlanConfig vlan = {}, Role role = Role::vm,
+                  uint32_t mtu = kDefaultMtu) {
+    PortSettings s;
+    s.name = name;
+    s.vlan = vlan;
+    s.role = role;
+    s.mtu = mtu;
+    auto p = std::make_unique<MemoryPort>(s, pool_);
+    MemoryPort* raw = p.get();
+    ports_[raw] = seg_->attach(std::move(p));
+    return *raw;
+  }
+
+  void send(MemoryPort& from, const Bytes& f) {
+    from.inject(f);
+    rte_mbuf* burst[kBurst];
+    const uint16_t n = from.receive(burst, kBurst);
+    seg_->process(ports_.at(&from), burst, n, now_ms_);
+    seg_->flush();
+  }
+
+  void clear_sent() {
+    for (auto& [p, id] : ports_)
+      p->sent.clear();
+  }
+
+  rte_mempool* pool_ = nullptr;
+  unsigned available_ = 0;
+  std::unique_ptr<Segment> seg_;
+  std::map<MemoryPort*, uint16_t> ports_;
+  uint64_t now_ms_ = 1000;
+};
+
+TEST_F(SegmentTest, BroadcastReachesEveryOtherPortUnchanged) {
+  auto& a = add("a");
+  auto& b = add("b");
+  auto& c = add("c");
+  const Bytes f = frame(kBroadcast, mac(1));
+  send(a, f);
+  EXPECT_THAT(a.sent, IsEmpty());
+  EXPECT_THAT(b.sent, ElementsAre(f));
+  EXPECT_THAT(c.sent, ElementsAre(f));
+  EXPECT_EQ(seg_->counters().copies, 0u);  // one mbuf, shared by reference count
+  EXPECT_EQ(b.counters().out_packets, 1u);
+  EXPECT_EQ(b.counters().out_bytes, f.size());
+  EXPECT_EQ(a.counters().in_packets, 1u);
+}
+
+TEST_F(SegmentTest, LearnedUnicastGoesOnlyToItsPort) {
+  auto& a = add("a");
+  auto& b = add("b");
+  auto& c = add("c");
+  send(a, frame(kBroadcast, mac(1)));
+  clear_sent();
+  const Bytes reply = frame(mac(1), mac(2));
+  send(b, reply);
+  EXPECT_THAT(a.sent, ElementsAre(reply));
+  EXPECT_THAT(c.sent, IsEmpty());
+  EXPECT_EQ(seg_->fdb().lookup(Fdb::key(mac(2).bits(), 0)), ports_[&b]);
+}
+
+TEST_F(SegmentTest, UnknownUnicastFloodsOnlyWithinItsVlan) {
+  auto& a = add("a", access(10));
+  auto& b = add("b", access(10));
+  auto& c = add("c", access(20));
+  auto& t = add("t", trunk("10,20"));
+  const Bytes f = frame(mac(9), mac(1));
+  send(a, f);
+  EXPECT_THAT(b.sent, ElementsAre(f));
+  EXPECT_THAT(c.sent, IsEmpty());
+  EXPECT_THAT(t.sent, ElementsAre(tagged(f, 10)));
+  EXPECT_EQ(seg_->counters().unknown, 1u);
+}
+
+TEST_F(SegmentTest, NeverSendsUnicastBackOutOfItsIngressPort) {
+  auto& a = add("a");
+  add("b");
+  send(a, frame(kBroadcast, mac(1)));
+  send(a, frame(mac(1), mac(2)));  // both behind a: a hub or a bridge out there
+  EXPECT_THAT(a.sent, IsEmpty());
+  EXPECT_EQ(a.counters().dropped(DropReason::hairpin), 1u);
+}
+
+TEST_F(SegmentTest, MulticastSourcesAreNeverLearned) {
+  auto& a = add("a");
+  add("b");
+  const MacAddr group = *MacAddr::parse("01:00:5e:00:00:01");
+  send(a, frame(kBroadcast, group));
+  EXPECT_EQ(seg_->fdb().size(), 0u);
+}
+
+TEST_F(SegmentTest, AccessToTrunkPushesATagWithPriorityZero) {
+  auto& a = add("a", access(10));
+  auto& t = add("t", trunk());
+  const Bytes f = frame(kBroadcast, mac(1));
+  send(a, f);
+  ASSERT_EQ(t.sent.size(), 1u);
+  EXPECT_EQ(t.sent[0], tagged(f, 10, 0));
+}
+
+TEST_F(SegmentTest, TrunkToAccessRemovesTheTag) {
+  auto& a = add("a", access(10));
+  auto& t = add("t", trunk());
+  const Bytes plain = frame(kBroadcast, mac(1));
+  send(t, tagged(plain, 10, 7));
+  EXPECT_THAT(a.sent, ElementsAre(plain));
+}
+
+TEST_F(SegmentTest, TrunkToTrunkKeepsTheTagAndItsPriority) {
+  auto& t1 = add("t1", trunk());
+  auto& t2 = add("t2", trunk("5,10"));
+  const Bytes f = tagged(frame(kBroadcast, mac(1)), 10, 5);
+  send(t1, f);
+  EXPECT_THAT(t2.sent, ElementsAre(f));
+}
+
+TEST_F(SegmentTest, PriorityTaggedFramesTakeTheNativeVlan) {
+  auto& a = add("a", access(10));
+  auto& b = add("b", access(10));
+  auto& t = add("t", trunk());
+  const Bytes plain = frame(kBroadcast, mac(1));
+  send(a, tagged(plain, 0, 3));
+  EXPECT_THAT(b.sent, ElementsAre(plain));
+  // Towards the trunk the priority tag becomes the VLAN's tag, priority kept.
+  EXPECT_THAT(t.sent, ElementsAre(tagged(plain, 10, 3)));
+}
+
+TEST_F(SegmentTest, MixedFloodGivesEachPortItsFormWithOneCopy) {
+  auto& a = add("a", access(10));
+  auto& b = add("b", access(10));
+  auto& t = add("t", trunk());
+  auto& nu = add("nu", native(VlanMode::native_untagged, 10));
+  auto& nt = add("nt", native(VlanMode::native_tagged, 10));
+  auto& other = add("other", access(20));
+  const Bytes plain = frame(kBroadcast, mac(1));
+  send(a, plain);
+  EXPECT_THAT(b.sent, ElementsAre(plain));
+  EXPECT_THAT(nu.sent, ElementsAre(plain));
+  EXPECT_THAT(t.sent, ElementsAre(tagged(plain, 10)));
+  EXPECT_THAT(nt.sent, ElementsAre(tagged(plain, 10)));
+  EXPECT_THAT(other.sent, IsEmpty());
+  EXPECT_EQ(seg_->counters().copies, 1u);
+}
+
+TEST_F(SegmentTest, TaggedFramesOfForeignVlansAreDropped) {
+  auto& a = add("a", access(10));
+  auto& t = add("t", trunk("10"));
+  send(a, tagged(frame(kBroadcast, mac(1)), 20));
+  send(t, tagged(frame(kBroadcast, mac(2)), 30));
+  EXPECT_THAT(a.sent, IsEmpty());
+  EXPECT_THAT(t.sent, IsEmpty());
+  EXPECT_EQ(a.counters().dropped(DropReason::vlan), 1u);
+  EXPECT_EQ(t.counters().dropped(DropReason::vlan), 1u);
+}
+
+TEST_F(SegmentTest, DoubleTagHopIntoAnotherVlanIsDropped) {
+  auto& a = add("a", access(10));
+  auto& t = add("t", trunk());
+  send(a, tagged(tagged(frame(kBroadcast, mac(1)), 20), 0));
+  EXPECT_THAT(t.sent, IsEmpty());
+  EXPECT_EQ(a.counters().dropped(DropReason::vlan), 1u);
+}
+
+TEST_F(SegmentTest, LearnedMacDoesNotLeakAcrossVlans) {
+  auto& a = add("a", access(10));
+  auto& b = add("b", access(20));
+  auto& t = add("t", trunk());
+  send(a, frame(kBroadcast, mac(1)));  // mac 1 learned in VLAN 10 only
+  clear_sent();
+  send(t, tagged(frame(mac(1), mac(2)), 20));
+  EXPECT_THAT(a.sent, IsEmpty());
+  EXPECT_EQ(b.sent.size(), 1u);  // unknown in VLAN 20: flooded there
+}
+
+TEST_F(SegmentTest, HubFloodsEverythingUnchangedWithoutLearning) {
+  SegmentSettings s;
+  s.forwarding = Forwarding::hub;
+  make(s);
+  auto& a = add("a", access(10));
+  auto& b = add("b", access(20));
+  auto& c = add("c", trunk("5"));
+  const Bytes t = tagged(frame(mac(2), mac(1)), 99);
+  send(a, t);
+  send(b, frame(mac(1), mac(2)));
+  EXPECT_THAT(b.sent, ElementsAre(t));
+  EXPECT_THAT(c.sent, ElementsAre(t, frame(mac(1), mac(2))));
+  EXPECT_THAT(a.sent, ElementsAre(frame(mac(1), mac(2))));
+  EXPECT_EQ(seg_->fdb().size(), 0u);
+}
+
+TEST_F(SegmentTest, RuntsAndOversizeFramesAreDroppedAndCounted) {
+  auto& a = add("a");
+  auto& b = add("b");
+  send(a, Bytes(13, 0xff));
+  send(a, frame(kBroadcast, mac(1), 1501));
+  send(a, tagged(frame(kBroadcast, mac(1), 1500), 10));  // a tag does not count against the MTU
+  EXPECT_EQ(a.counters().dropped(DropReason::runt), 1u);
+  EXPECT_EQ(a.counters().dropped(DropReason::oversize), 1u);
+  EXPECT_EQ(b.sent.size(), 1u);
+  EXPECT_EQ(a.counters().in_packets, 3u);
+}
+
+TEST_F(SegmentTest, JumboFramesPassBetweenJumboPortsOnly) {
+  auto& a = add("a", {}, Role::vm, 9000);
+  auto& b = add("b", {}, Role::vm, 9000);
+  auto& c = add("c");
+  const Bytes jumbo = frame(kBroadcast, mac(1), 9000, 7);
+  send(a, jumbo);
+  EXPECT_THAT(b.sent, ElementsAre(jumbo));
+  EXPECT_THAT(c.sent, IsEmpty());
+  EXPECT_EQ(c.counters().dropped(DropReason::oversize), 1u);
+}
+
+TEST_F(SegmentTest, JumboFrameGetsTaggedAcrossChainedMbufs) {
+  auto& a = add("a", access(10), Role::vm, 9000);
+  auto& t = add("t", trunk(), Role::vm, 9000);
+  const Bytes jumbo = frame(kBroadcast, mac(1), 8000, 3);
+  send(a, jumbo);
+  EXPECT_THAT(t.sent, ElementsAre(tagged(jumbo, 10)));
+}
+
+TEST_F(SegmentTest, FullTransmitIsCountedOnTheEgressPort) {
+  auto& a = add("a");
+  auto& b = add("b");
+  auto& c = add("c");
+  b.tx_room = 0;
+  send(a, frame(kBroadcast, mac(1)));
+  EXPECT_EQ(b.counters().dropped(DropReason::tx_full), 1u);
+  EXPECT_EQ(b.counters().out_packets, 0u);
+  EXPECT_EQ(c.sent.size(), 1u);
+}
+
+TEST_F(SegmentTest, InternalPolicyKeepsTheHostOutForUnicastAndFlood) {
+  SegmentSettings s;
+  s.policy = *Policy::parse("internal");
+  make(s);
+  auto& vm1 = add("vm1");
+  auto& vm2 = add("vm2");
+  auto& host = add("host", {}, Role::host);
+  send(host, frame(kBroadcast, mac(9)));  // the host is learned...
+  send(vm1, frame(kBroadcast, mac(1)));
+  EXPECT_THAT(vm1.sent, IsEmpty());
+  EXPECT_EQ(vm2.sent.size(), 1u);
+  EXPECT_THAT(host.sent, IsEmpty());
+  send(vm1, frame(mac(9), mac(1)));  // ...yet a learned MAC opens no closed path
+  EXPECT_THAT(host.sent, IsEmpty());
+  EXPECT_EQ(vm1.counters().dropped(DropReason::policy), 1u);
+  send(vm2, frame(mac(1), mac(2)));
+  EXPECT_EQ(vm1.sent.size(), 1u);
+}
+
+TEST_F(SegmentTest, HostOnlySegmentRefusesAnUplink) {
+  SegmentSettings s;
+  s.policy = *Policy::parse("host-only");
+  make(s);
+  add("vm");
+  EXPECT_THROW(add("up", {}, Role::uplink), ConfigError);
+  EXPECT_NO_THROW(add("host", {}, Role::host));
+}
+
+TEST_F(SegmentTest, DetachingAPortFlushesWhatWasLearnedOnIt) {
+  auto& a = add("a");
+  auto& b = add("b");
+  send(a, frame(kBroadcast, mac(1)));
+  send(b, frame(kBroadcast, mac(2)));
+  EXPECT_EQ(seg_->fdb().size(), 2u);
+  auto gone = seg_->detach(ports_[&a]);
+  ports_.erase(&a);
+  EXPECT_EQ(seg_->fdb().size(), 1u);
+  EXPECT_EQ(seg_->fdb().lookup(Fdb::key(mac(1).bits(), 0)), kNoPort);
+}
+
+TEST_F(SegmentTest, ChangingAPortsVlanFlushesItsEntries) {
+  auto& a = add("a", access(10));
+  add("b", access(10));
+  send(a, frame(kBroadcast, mac(1)));
+  ASSERT_EQ(seg_->fdb().size(), 1u);
+  PortSettings s = a.settings();
+  s.vlan = access(20);
+  seg_->reconfigure(ports_[&a], s);
+  EXPECT_EQ(seg_->fdb().size(), 0u);
+}
+
+TEST_F(SegmentTest, FlappingMacIsCounted) {
+  auto& a = add("a");
+  auto& b = add("b");
+  send(a, frame(kBroadcast, mac(1)));
+  now_ms_ += 100;
+  send(b, frame(kBroadcast, mac(1)));
+  now_ms_ += 100;
+  send(a, frame(kBroadcast, mac(1)));
+  EXPECT_EQ(seg_->fdb().counters().moved, 2u);
+  EXPECT_EQ(seg_->counters().flap_events, 2u);
+}
+
+TEST_F(SegmentTest, ABurstLargerThanTheTransmitBufferIsDeliveredWhole) {
+  auto& a = add("a");
+  auto& b = add("b");
+  for (int i = 0; i < 200; ++i)
+    a.inject(frame(kBroadcast, mac(1), 46, static_cast<uint8_t>(i)));
+  rte_mbuf* burst[kBurst];
+  while (uint16_t n = a.receive(burst, kBurst))
+    seg_->process(ports_[&a], burst, n, now_ms_);
+  seg_->flush();
+  ASSERT_EQ(b.sent.size(), 200u);
+  EXPECT_EQ(b.sent[199][14], 199);
+}
+
+}  // namespace
+}  // namespace vswitch

@@ -1,0 +1,146 @@
+// The port and segment syntax, and the daemon's option parsing.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "../support/process.hpp"
+#include "options.hpp"
+#include "spec.hpp"
+
+namespace vswitch::daemon {
+namespace {
+
+TEST(Spec, SplitsOnCommasAndKeepsDoubledOnes) {
+  EXPECT_EQ(split_spec("a,b=c,,d,e"), (std::vector<std::string>{"a", "b=c,d", "e"}));
+  EXPECT_EQ(split_spec("dpdk"), (std::vector<std::string>{"dpdk"}));
+}
+
+TEST(Spec, ParsesCommonKeysAndLeavesThePlugsOwn) {
+  auto s = parse_port_spec("dpdk,name=p0,segment=lan,role=host,tag=10,mtu=9000,dev=net_null0");
+  EXPECT_EQ(s.type, "dpdk");
+  EXPECT_EQ(s.segment, "lan");
+  EXPECT_EQ(s.settings.name, "p0");
+  EXPECT_EQ(s.settings.role, Role::host);
+  EXPECT_EQ(s.settings.vlan.mode, VlanMode::access);  // a tag alone means access, as in OVS
+  EXPECT_EQ(s.settings.vlan.tag, 10);
+  EXPECT_EQ(s.settings.mtu, 9000u);
+  EXPECT_EQ(s.take("dev"), "net_null0");
+  EXPECT_NO_THROW(s.expect_consumed());
+}
+
+TEST(Spec, TrunkAndNativeModes) {
+  auto t = parse_port_spec("dpdk,trunks=10:20-22");
+  EXPECT_EQ(t.settings.vlan.mode, VlanMode::trunk);
+  EXPECT_EQ(t.settings.vlan.trunks.count(), 4u);
+  auto n = parse_port_spec("dpdk,vlan-mode=native-untagged,tag=5,trunks=6");
+  EXPECT_EQ(n.settings.vlan.mode, VlanMode::native_untagged);
+  EXPECT_EQ(n.settings.vlan.tag, 5);
+}
+
+TEST(Spec, RefusesWhatMakesNoSense) {
+  EXPECT_THROW(parse_port_spec("tag=10"), ConfigError);
+  EXPECT_THROW(parse_port_spec("dpdk,role=router"), ConfigError);
+  EXPECT_THROW(parse_port_spec("dpdk,tag=4095"), ConfigError);
+  EXPECT_THROW(parse_port_spec("dpdk,tag=10,trunks=20"), ConfigError);
+  EXPECT_THROW(parse_port_spec("dpdk,mtu=10000"), ConfigError);
+  EXPECT_THROW(parse_port_spec("dpdk,dev"), ConfigError);
+  EXPECT_THROW(parse_port_spec("dpdk,x=1,x=2"), ConfigError);
+  auto s = parse_port_spec("dpdk,bogus=1");
+  EXPECT_THROW(s.expect_consumed(), ConfigError);
+}
+
+TEST(Spec, SegmentKeys) {
+  auto s = parse_segment_spec("lab,mode=hub,policy=vm-vm+vm-nat,fdb-size=1000,ageing=60");
+  EXPECT_EQ(s.name, "lab");
+  EXPECT_EQ(s.forwarding, Forwarding::hub);
+  EXPECT_EQ(s.policy.mode, PolicyMode::matrix);
+  EXPECT_EQ(s.fdb_limit, 1000u);
+  EXPECT_EQ(s.ageing_s, 60u);
+  EXPECT_THROW(parse_segment_spec("lab,mode=router"), ConfigError);
+  EXPECT_THROW(parse_segment_spec("lab,color=red"), ConfigError);
+  EXPECT_THROW(parse_segment_spec("mode=hub"), ConfigError);
+}
+
+Options parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "vswitchd");
+  std::vector<const char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.c_str());
+  return parse_options(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(Options, UnknownOptionIsOneLineNamingItAndStatusTwo) {
+  auto o = parse({"--frobnicate"});
+  EXPECT_EQ(o.action, Options::Action::exit);
+  EXPECT_EQ(o.exit_status, 2);
+  EXPECT_NE(o.message.find("--frobnicate"), std::string::npos);
+  EXPECT_EQ(std::count(o.message.begin(), o.message.end(), '\n'), 1);
+}
+
+TEST(Options, MalformedValuesAreRefused) {
+  for (auto args : std::vector<std::vector<std::string>>{{"--mbufs", "many"},
+                                                         {"--log-level", "loud"},
+                                                         {"--idle", "sometimes"},
+                                                         {"--control-mode", "rw"},
+                                                         {"--port", "dpdk,tag=x"},
+                                                         {"--segment", "s,mode=router"},
+                                                         {"--eal", "-l 'unbalanced"},
+                                                         {"--port"}}) {
+    auto o = parse(args);
+    EXPECT_EQ(o.exit_status, 2) << args[0];
+    EXPECT_EQ(std::count(o.message.begin(), o.message.end(), '\n'), 1) << o.message;
+  }
+}
+
+TEST(Options, ReadsTheSameKeysFromAConfigFile) {
+  test::TempDir dir;
+  {
+    std::ofstream f(dir.file("vs.conf"));
+    f << "# comment\nlog-level = debug\nsegment = lan,mode=hub\nport = dpdk,dev=net_null0\n"
+         "port = dpdk,dev=net_null1\nidle = busy\n";
+  }
+  auto o = parse({"--config", dir.file("vs.conf"), "--port", "dpdk,dev=net_null2"});
+  ASSERT_EQ(o.action, Options::Action::run) << o.message;
+  EXPECT_EQ(o.log_level, LogLevel::debug);
+  EXPECT_EQ(o.config.ports.size(), 3u);
+  EXPECT_EQ(o.config.segments.size(), 1u);
+  EXPECT_EQ(o.config.engine.idle, IdleMode::busy);
+
+  {
+    std::ofstream f(dir.file("bad.conf"));
+    f << "colour = blue\n";
+  }
+  auto bad = parse({"--config", dir.file("bad.conf")});
+  EXPECT_EQ(bad.exit_status, 2);
+  EXPECT_NE(bad.message.find("colour"), std::string::npos);
+  EXPECT_EQ(parse({"--config", dir.file("missing.conf")}).exit_status, 2);
+}
+
+TEST(Options, DefaultEalNeedsNoPrivileges) {
+  auto o = parse({});
+  ASSERT_EQ(o.action, Options::Action::run);
+  const auto& a = o.config.eal_args;
+  for (const char* flag : {"--no-huge", "--no-pci", "--no-shconf"}) {
+    EXPECT_NE(std::find(a.begin(), a.end(), flag), a.end()) << flag;
+  }
+  auto custom = parse({"--eal", "-l 2 -a '0000:03:00.0'"});
+  EXPECT_EQ(custom.config.eal_args, (std::vector<std::string>{"-l", "2", "-a", "0000:03:00.0"}));
+}
+
+TEST(Value, JsonRoundTripAndText) {
+  Value v = Value::object();
+  Value rows = Value::array();
+  rows.push(Value::object().set("name", "a").set("n", 1));
+  rows.push(Value::object().set("name", "bb\"q").set("n", int64_t{-2}));
+  v.set("rows", rows).set("ok", true);
+  auto back = Value::parse_json(v.json());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->json(), v.json());
+  EXPECT_EQ(back->at("rows")->items()[1].get("name")->as_string(), "bb\"q");
+  EXPECT_EQ(v.text(), "rows:\n  name  n\n  a     1\n  bb\"q  -2\nok: yes\n");
+  EXPECT_FALSE(Value::parse_json("{\"a\":"));
+  EXPECT_FALSE(Value::parse_json("[1,]"));
+}
+
+}  // namespace
+}  // namespace vswitch::daemon
