@@ -23,8 +23,11 @@ enum class IdleMode : uint8_t { adaptive, busy };
 struct EngineOptions {
   IdleMode idle = IdleMode::adaptive;
   uint32_t spin_rounds = 200;  // empty rounds before sleeping (adaptive)
-  uint32_t poll_sleep_ms = 1;  // longest sleep while a port without a wait fd is attached
-  uint32_t service_ms = 1;     // how often a busy engine looks at the control plane
+  // While a port without a wait fd is attached, sleeps are timed: the first this long, doubling
+  // while nothing arrives, up to the maximum.
+  uint32_t poll_sleep_ms = 1;
+  uint32_t poll_sleep_max_ms = 8;
+  uint32_t service_ms = 1;  // how often a busy engine looks at the control plane
 };
 
 struct EngineStats {
@@ -108,6 +111,7 @@ class Engine {
   uint64_t now_ms_ = 0;
   uint64_t next_service_ms_ = 0;
   uint32_t empty_rounds_ = 0;
+  uint32_t sleep_ms_ = 1;
   EngineStats stats_;
 };
 

@@ -15,7 +15,7 @@
 
 namespace vswitch {
 
-Engine::Engine(EngineOptions options) : options_(options) {
+Engine::Engine(EngineOptions options) : options_(options), sleep_ms_(options.poll_sleep_ms) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (epoll_fd_ < 0 || wake_fd_ < 0) {
@@ -159,9 +159,12 @@ void Engine::run_round() {
   }
   if (got > 0) {
     empty_rounds_ = 0;
+    sleep_ms_ = options_.poll_sleep_ms;
   } else if (options_.idle == IdleMode::adaptive && ++empty_rounds_ >= options_.spin_rounds) {
+    // Spinning pays only while frames flow: after a sleep that brought nothing, one empty
+    // round sends the engine back to sleep.
     sleep();
-    empty_rounds_ = 0;
+    empty_rounds_ = options_.spin_rounds - 1;
   }
 }
 
@@ -176,9 +179,7 @@ int Engine::next_timeout() const {
     due = std::min(due, t.due_ms);
   int64_t wait = due == UINT64_MAX ? -1 : static_cast<int64_t>(due) - static_cast<int64_t>(now_ms_);
   if (wait < 0 && due != UINT64_MAX) wait = 0;
-  if (ports_without_fd_ > 0 && (wait < 0 || wait > options_.poll_sleep_ms)) {
-    wait = options_.poll_sleep_ms;
-  }
+  if (ports_without_fd_ > 0 && (wait < 0 || wait > sleep_ms_)) wait = sleep_ms_;
   return static_cast<int>(wait);
 }
 
@@ -188,6 +189,7 @@ void Engine::sleep() {
   }
   ++stats_.sleeps;
   service(next_timeout());
+  sleep_ms_ = std::min(sleep_ms_ * 2, options_.poll_sleep_max_ms);
   for (const Polled& p : polled_) {
     if (p.port->wait_fd() >= 0) p.port->disarm_wakeup();
   }
