@@ -65,7 +65,9 @@ class Engine {
   void watch(int fd, uint32_t events, FdCallback cb);
   void modify(int fd, uint32_t events);
   void unwatch(int fd);
-  void every(uint32_t period_ms, std::function<void(uint64_t now_ms)> fn);
+  using TimerId = uint64_t;
+  TimerId every(uint32_t period_ms, std::function<void(uint64_t now_ms)> fn);
+  void cancel(TimerId id);
 
   void run();        // until stop()
   void run_round();  // one round of polling and service, for tests and benchmarks
@@ -87,6 +89,7 @@ class Engine {
     FdCallback cb;  // empty for a port's wait fd: waking is all it does
   };
   struct Timer {
+    TimerId id;
     uint32_t period_ms;
     uint64_t due_ms;
     std::function<void(uint64_t)> fn;
@@ -104,6 +107,7 @@ class Engine {
   std::vector<Polled> polled_;
   std::unordered_map<int, std::shared_ptr<Watch>> watches_;
   std::vector<Timer> timers_;
+  TimerId next_timer_ = 1;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd written by stop()
   size_t ports_without_fd_ = 0;

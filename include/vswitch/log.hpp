@@ -15,6 +15,9 @@ void set_log_level(LogLevel level);
 LogLevel log_level();
 bool log_enabled(LogLevel level);
 
+// Sends the log to syslog (a daemon with no terminal) instead of stderr.
+void log_to_syslog(const char* ident);
+
 void log(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
 // Lets one message through per interval and counts the ones it held back.

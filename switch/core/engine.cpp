@@ -124,8 +124,14 @@ void Engine::unwatch(int fd) {
   watches_.erase(fd);
 }
 
-void Engine::every(uint32_t period_ms, std::function<void(uint64_t)> fn) {
-  timers_.push_back(Timer{period_ms, now_ms_ + period_ms, std::move(fn)});
+Engine::TimerId Engine::every(uint32_t period_ms, std::function<void(uint64_t)> fn) {
+  const TimerId id = next_timer_++;
+  timers_.push_back(Timer{id, period_ms, now_ms_ + period_ms, std::move(fn)});
+  return id;
+}
+
+void Engine::cancel(TimerId id) {
+  std::erase_if(timers_, [id](const Timer& t) { return t.id == id; });
 }
 
 void Engine::stop() {
@@ -214,7 +220,7 @@ void Engine::run_timers() {
   for (size_t i = 0; i < timers_.size(); ++i) {
     if (timers_[i].due_ms > now_ms_) continue;
     timers_[i].due_ms = now_ms_ + timers_[i].period_ms;
-    auto fn = timers_[i].fn;  // a timer may add timers
+    auto fn = timers_[i].fn;  // a timer may add or cancel timers
     fn(now_ms_);
   }
 }

@@ -1,6 +1,8 @@
 #include "vswitch/log.hpp"
 
+#include <syslog.h>
 #include <cstdarg>
+
 #include <cstdio>
 #include <ctime>
 
@@ -8,6 +10,7 @@ namespace vswitch {
 
 namespace {
 LogLevel g_level = LogLevel::info;
+bool g_syslog = false;
 constexpr const char* kNames[] = {"error", "warn", "info", "debug"};
 }  // namespace
 
@@ -17,6 +20,11 @@ std::optional<LogLevel> parse_log_level(std::string_view text) {
   }
   if (text == "warning") return LogLevel::warn;
   return std::nullopt;
+}
+
+void log_to_syslog(const char* ident) {
+  openlog(ident, LOG_PID, LOG_DAEMON);
+  g_syslog = true;
 }
 
 void set_log_level(LogLevel level) {
@@ -36,6 +44,11 @@ void log(LogLevel level, const char* fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
+  if (g_syslog) {
+    constexpr int kPriority[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+    syslog(kPriority[static_cast<int>(level)], "%s", text);
+    return;
+  }
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   tm t;

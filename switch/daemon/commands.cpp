@@ -81,7 +81,7 @@ std::string Commands::usage() {
          "  port add TYPE,key=value...            same syntax as --port\n"
          "  port del NAME\n"
          "  port set NAME key=value...            role, vlan-mode, tag, trunks, mtu\n"
-         "  fdb show SEGMENT [vlan=V] [port=P]\n"
+         "  fdb show SEGMENT [vlan=V] [port=P] [mac=M]\n"
          "  fdb flush SEGMENT [port=P]\n"
          "  fdb add SEGMENT MAC PORT [VLAN]       a static entry\n"
          "  fdb del SEGMENT MAC [VLAN]\n"
@@ -265,11 +265,14 @@ Reply Commands::run(const std::vector<std::string>& args) try {
       Segment& seg = segment_arg(2);
       const auto vlan = option(args, 3, "vlan");
       const auto port = option(args, 3, "port");
+      std::optional<MacAddr> mac;
+      if (auto m = option(args, 3, "mac")) mac = parse_mac(*m);
       std::optional<uint16_t> port_id;
       if (port) port_id = port_in(seg, *port);
       Value rows = Value::array();
       seg.fdb().for_each(engine.now_ms(), [&](const Fdb::Entry& e) {
         if (vlan && std::to_string(e.vlan) != *vlan) return;
+        if (mac && e.mac != *mac) return;
         if (port_id && e.port != *port_id) return;
         Port* p = seg.port(e.port);
         Value row = Value::object();

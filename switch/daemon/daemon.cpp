@@ -9,8 +9,11 @@
 #include <bit>
 
 #include "commands.hpp"
+#include "common/unix_socket.hpp"
 #include "control_server.hpp"
 #include "dpdk/ethdev_port.hpp"
+#include "vde/vde_server.hpp"
+#include "vde_console.hpp"
 #include "vswitch/clock.hpp"
 #include "vswitch/error.hpp"
 #include "vswitch/log.hpp"
@@ -50,7 +53,62 @@ std::unique_ptr<Port> open_dpdk(PortSpec& spec, Daemon& d) {
   return plugs::EthdevPort::open(spec.settings, o);
 }
 
+mode_t parse_mode(const std::string& what, const std::string& text) {
+  size_t used = 0;
+  unsigned long m = 0;
+  try {
+    m = std::stoul(text, &used, 8);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty() || m > 07777) {
+    throw ConfigError(what + ": '" + text + "' is not an octal mode like 0660");
+  }
+  return static_cast<mode_t>(m);
+}
+
+gid_t parse_group(const std::string& text) {
+  auto g = plugs::lookup_group(text);
+  if (!g) throw ConfigError("no group named '" + text + "'");
+  return *g;
+}
+
 }  // namespace
+
+// How a plug reaches the switch: the engine's control plane and one segment.
+class SegmentHost final : public PlugHost {
+ public:
+  SegmentHost(Daemon& d, Segment& s) : d_(d), seg_(s) {}
+
+  void attach(std::unique_ptr<Port> port, PortOwner* owner) override {
+    const Port* raw = port.get();
+    d_.engine_.attach(seg_, std::move(port));
+    d_.owners_[raw] = owner;
+  }
+  std::unique_ptr<Port> detach(Port& port) override {
+    d_.owners_.erase(&port);
+    return d_.engine_.detach(port);
+  }
+  void reconfigure(Port& port, const PortSettings& settings) override {
+    auto id = seg_.find(port.name());
+    if (!id) throw ConfigError("port " + port.name() + " is not attached");
+    seg_.reconfigure(*id, settings);
+  }
+  void watch(int fd, uint32_t events, std::function<void(uint32_t)> cb) override {
+    d_.engine_.watch(fd, events, std::move(cb));
+  }
+  void modify(int fd, uint32_t events) override { d_.engine_.modify(fd, events); }
+  void unwatch(int fd) override { d_.engine_.unwatch(fd); }
+  TimerId every(uint32_t period_ms, std::function<void(uint64_t)> fn) override {
+    return d_.engine_.every(period_ms, std::move(fn));
+  }
+  void cancel(TimerId id) override { d_.engine_.cancel(id); }
+  uint64_t now_ms() const override { return d_.engine_.now_ms(); }
+
+ private:
+  Daemon& d_;
+  Segment& seg_;
+};
 
 uint32_t default_mbufs(const std::vector<std::string>& port_specs) {
   const auto dpdk_ports = static_cast<uint32_t>(
@@ -63,7 +121,10 @@ uint32_t default_mbufs(const std::vector<std::string>& port_specs) {
 Daemon::Daemon(DaemonConfig config) : config_(std::move(config)), engine_(config_.engine) {}
 
 Daemon::~Daemon() {
+  console_.reset();
   control_.reset();
+  // Listeners close their clients' connections and detach their own ports.
+  listeners_.clear();
   // Ports close before the pool they draw from is freed.
   for (auto& s : engine_.segments()) {
     std::vector<Port*> ports;
@@ -115,6 +176,52 @@ void Daemon::start() {
   control_ = std::make_unique<ControlServer>(
       engine_, config_.control_path, config_.control_mode,
       [this](const std::string& request) { return commands_->serve(request); });
+  if (config_.console) console_ = std::make_unique<VdeConsole>(*this, *config_.console);
+}
+
+plugs::vde::VdeServer* Daemon::first_vde() const {
+  for (auto& l : listeners_) {
+    if (l->vde) return l->vde;
+  }
+  return nullptr;
+}
+
+void Daemon::add_vde(PortSpec& spec, Segment& seg) {
+  plugs::vde::ServerOptions o;
+  auto path = spec.take("path");
+  if (!path || path->empty()) throw ConfigError("a vde port needs path=DIR (its switch directory)");
+  o.dir = *path;
+  if (auto v = spec.take("numports")) o.numports = parse_uint("numports", *v, 1, 4096);
+  if (auto v = spec.take("mode")) o.mode = parse_mode("mode", *v);
+  if (auto v = spec.take("dirmode")) o.dirmode = parse_mode("dirmode", *v);
+  if (auto v = spec.take("group")) o.group = parse_group(*v);
+  if (auto v = spec.take("port0-mode")) o.port0_mode = parse_mode("port0-mode", *v);
+  if (auto v = spec.take("port0-group")) o.port0_group = parse_group(*v);
+  spec.expect_consumed();
+  o.defaults = spec.settings;
+  // Clients reach VDE ports through vdeplug4 and QEMU, which carry jumbo frames whole.
+  if (!spec.was_given("mtu")) o.defaults.mtu = kMaxMtu;
+  o.pool = pool_;
+  std::string name = spec.settings.name;
+  if (name.empty()) {
+    name = "vde";
+    for (uint32_t k = 1; std::any_of(listeners_.begin(), listeners_.end(),
+                                     [&](auto& l) { return l->name == name; });
+         ++k) {
+      name = "vde" + std::to_string(k);
+    }
+  }
+  o.name = name;
+  auto l = std::make_unique<Listener>();
+  l->type = "vde";
+  l->name = name;
+  l->segment = seg.name();
+  l->host = std::make_unique<SegmentHost>(*this, seg);
+  auto server = std::make_unique<plugs::vde::VdeServer>(*l->host, std::move(o));
+  l->where = server->dir();
+  l->vde = server.get();
+  l->plug = std::move(server);
+  listeners_.push_back(std::move(l));
 }
 
 Segment& Daemon::add_segment(const std::string& spec_text) {
@@ -141,6 +248,14 @@ std::string Daemon::unique_name(const std::string& type) {
 
 std::string Daemon::add_port(const std::string& spec_text) {
   PortSpec spec = parse_port_spec(spec_text);
+  if (spec.type == "vde") {
+    Segment& seg = segment_for(spec);
+    seg.check(spec.settings.name.empty()
+                  ? PortSettings{"vde", spec.settings.role, spec.settings.vlan, spec.settings.mtu}
+                  : spec.settings);
+    add_vde(spec, seg);
+    return listeners_.back()->name;
+  }
   if (spec.settings.name.empty()) spec.settings.name = unique_name(spec.type);
   if (engine_.find_port(spec.settings.name)) {
     throw ConfigError("port " + spec.settings.name + " already exists");
@@ -151,7 +266,8 @@ std::string Daemon::add_port(const std::string& spec_text) {
   if (spec.type == "dpdk") {
     port = open_dpdk(spec, *this);
   } else {
-    throw ConfigError("port '" + spec.text + "': unknown type '" + spec.type + "' (known: dpdk)");
+    throw ConfigError("port '" + spec.text + "': unknown type '" + spec.type +
+                      "' (known: dpdk, vde)");
   }
   const std::string name = port->name();
   engine_.attach(seg, std::move(port));
@@ -162,7 +278,13 @@ std::string Daemon::add_port(const std::string& spec_text) {
 void Daemon::remove_port(const std::string& name) {
   auto ref = engine_.find_port(name);
   if (!ref) throw ConfigError("no port named " + name);
-  engine_.detach(*ref->segment->port(ref->id));
+  Port& port = *ref->segment->port(ref->id);
+  // A port a plug made is closed by that plug, so its client hears of it.
+  if (auto it = owners_.find(&port); it != owners_.end()) {
+    it->second->remove(port);
+  } else {
+    engine_.detach(port);
+  }
   log(LogLevel::info, "port %s removed", name.c_str());
 }
 

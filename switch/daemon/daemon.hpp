@@ -6,18 +6,45 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "spec.hpp"
 #include "vswitch/engine.hpp"
+#include "vswitch/plug_host.hpp"
 
 struct rte_mempool;
+
+namespace vswitch::plugs::vde {
+class VdeServer;
+}
 
 namespace vswitch::daemon {
 
 class Commands;
 class ControlServer;
+class VdeConsole;
+class SegmentHost;
+
+// A plug that makes its own ports (a VDE switch directory, a socket server), made from a spec.
+struct Listener {
+  std::string type;   // the spec's type: "vde"
+  std::string name;   // its ports are named NAME:...
+  std::string where;  // what it listens on, for display
+  std::string segment;
+  std::unique_ptr<SegmentHost> host;
+  std::unique_ptr<PortOwner> plug;
+  plugs::vde::VdeServer* vde = nullptr;  // the same object, when it is a VDE directory
+};
+
+// vde_switch's management console (-M) and start-up command file (-f).
+struct ConsoleConfig {
+  std::string path;
+  mode_t mode = 0600;
+  std::string group;
+  std::string rcfile;  // commands run at start-up
+};
 
 struct DaemonConfig {
   std::vector<std::string> eal_args;
@@ -27,6 +54,7 @@ struct DaemonConfig {
   std::vector<std::string> ports;     // specs
   uint32_t mbufs = 8191;
   EngineOptions engine;
+  std::optional<ConsoleConfig> console;
 };
 
 // Enough mbufs for the DPDK ports among the specs (their rings stay full) and socket traffic.
@@ -51,13 +79,19 @@ class Daemon {
   std::string add_port(const std::string& spec_text);
   void remove_port(const std::string& name);
   Segment& add_segment(const std::string& spec_text);
+  const std::vector<std::unique_ptr<Listener>>& listeners() const { return listeners_; }
+  // The VDE directory the console manages: the first one.
+  plugs::vde::VdeServer* first_vde() const;
+  Commands& commands() { return *commands_; }
   // A pool of mbufs with at least this much data room, for jumbo frames on devices that cannot
   // chain buffers; made on first use, kept until exit since its mbufs travel to every port.
   rte_mempool* large_pool(uint32_t data_room);
 
  private:
+  friend class SegmentHost;
   Segment& segment_for(const PortSpec& spec);
   std::string unique_name(const std::string& type);
+  void add_vde(PortSpec& spec, Segment& seg);
 
   DaemonConfig config_;
   Engine engine_;
@@ -66,6 +100,9 @@ class Daemon {
   std::unique_ptr<Commands> commands_;
   std::unique_ptr<ControlServer> control_;
   std::map<std::string, uint32_t> name_counters_;
+  std::map<const Port*, PortOwner*> owners_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unique_ptr<VdeConsole> console_;
   uint64_t started_ms_ = 0;
 };
 

@@ -1,10 +1,14 @@
 // vswitchd: parse options, start DPDK's EAL, run the daemon until SIGINT or SIGTERM.
+#include <fcntl.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_log.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <string>
 
 #include "daemon.hpp"
 #include "options.hpp"
@@ -27,8 +31,44 @@ void install_signal_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);  // vde_switch stops on SIGHUP too
   // A client that hangs up mid-reply must not kill the switch.
   signal(SIGPIPE, SIG_IGN);
+}
+
+// -d: the parent waits until the daemon reports that it started (or why not), so a caller
+// sees a real exit status, as with vde_switch -d. Must happen before EAL starts its threads.
+int daemonize() {
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) return -1;
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid > 0) {
+    close(ready[1]);
+    std::string msg;
+    char buf[512];
+    for (ssize_t n; (n = read(ready[0], buf, sizeof buf)) > 0;)
+      msg.append(buf, static_cast<size_t>(n));
+    if (msg == "ok") _exit(0);
+    fprintf(stderr, "vswitchd: %s\n", msg.empty() ? "failed to start" : msg.c_str());
+    _exit(1);
+  }
+  close(ready[0]);
+  setsid();
+  if (fork() > 0) _exit(0);  // not a session leader: never gets a controlling terminal
+  const int null = open("/dev/null", O_RDWR);
+  dup2(null, 0);
+  dup2(null, 1);
+  dup2(null, 2);
+  if (null > 2) close(null);
+  log_to_syslog("vswitchd");
+  return ready[1];
+}
+
+void report(int fd, const std::string& msg) {
+  if (fd < 0) return;
+  [[maybe_unused]] ssize_t n = write(fd, msg.data(), msg.size());
+  close(fd);
 }
 
 }  // namespace
@@ -40,6 +80,7 @@ int main(int argc, char** argv) {
     return opts.exit_status;
   }
   set_log_level(opts.log_level);
+  const int ready = opts.daemonize ? daemonize() : -1;
 
   std::vector<std::string> eal_words = opts.config.eal_args;
   eal_words.insert(eal_words.begin(), argv[0]);
@@ -50,7 +91,10 @@ int main(int argc, char** argv) {
   // DPDK logs to stdout by default; a daemon's log belongs on stderr with ours.
   rte_openlog_stream(stderr);
   if (rte_eal_init(static_cast<int>(eal_words.size()), eal_argv.data()) < 0) {
-    log(LogLevel::error, "DPDK EAL initialisation failed: %s", rte_strerror(rte_errno));
+    const std::string why =
+        std::string("DPDK EAL initialisation failed: ") + rte_strerror(rte_errno);
+    log(LogLevel::error, "%s", why.c_str());
+    report(ready, why);
     return 1;
   }
 
@@ -61,15 +105,27 @@ int main(int argc, char** argv) {
       d.start();
     } catch (const ConfigError& e) {
       log(LogLevel::error, "%s", e.what());
+      report(ready, e.what());
       status = 1;
     }
     if (status == 0) {
+      if (!opts.pidfile.empty()) {
+        if (FILE* f = fopen(opts.pidfile.c_str(), "w")) {
+          fprintf(f, "%d\n", getpid());
+          fclose(f);
+        } else {
+          log(LogLevel::warn, "cannot write pid file %s: %s", opts.pidfile.c_str(),
+              strerror(errno));
+        }
+      }
       g_engine = &d.engine();
       install_signal_handlers();
       log(LogLevel::info, "vswitchd %s running", VSWITCH_VERSION);
+      report(ready, "ok");
       d.run();
       log(LogLevel::info, "stopping");
       g_engine = nullptr;
+      if (!opts.pidfile.empty()) unlink(opts.pidfile.c_str());
     }
   }
   rte_eal_cleanup();

@@ -26,12 +26,20 @@ constexpr const char* kExamples = R"(Examples:
            --port dpdk,segment=lan,dev=net_pcap0,dev.rx_pcap=in.pcap,tag=10
   vswitchd --eal "-l 2 -a 0000:03:00.0" --port dpdk,dev=0000:03:00.0,role=uplink
   vswitchd --config /etc/vswitchd.conf     (lines like: port = dpdk,dev=net_null0)
+  vswitchd -s /tmp/sw -M /tmp/sw.mgmt -d -p /tmp/sw.pid
+      as vde_switch would: a VDE switch directory, its console, in the background
+  qemu-system-x86_64 ... -netdev vde,id=n0,sock=/tmp/sw -device virtio-net-pci,netdev=n0
 
 Port keys, common to every type: name=, segment=, role=vm|host|uplink|nat,
   vlan-mode=access|trunk|native-tagged|native-untagged, tag=N, trunks=10:20-30, mtu=N.
   A port with no VLAN keys carries every VLAN (tagged as they come, untagged in VLAN 0).
   dpdk: dev=DEVARGS, dev.KEY=VALUE (one more devarg), rxd=N, txd=N.
+  vde: path=DIR (a VDE switch directory; --vde DIR is short for it), numports=N, mode=0600,
+    dirmode=02700, group=G; its ports are named NAME:N (NAME from name=, default vde) and
+    take the port keys above as their defaults (mtu defaults to 9216 there).
   Write a comma inside a value twice (,,), as in QEMU.
+Without --port, --vde or -s, vswitchd serves a VDE switch directory where vde_switch would
+(/tmp/vde.ctl, /var/run/vde.ctl for root).
 Segment keys: mode=switch|hub, policy=bridged|host-only|internal|nat|PAIRS
   (PAIRS like vm-vm+vm-nat), fdb-size=N, ageing=SECONDS, flap-hold=MS.
 )";
@@ -62,6 +70,33 @@ int dpdk_level(LogLevel l) {
   return l == LogLevel::debug ? 7 : l == LogLevel::error ? 4 : 5;
 }
 
+}  // namespace
+
+std::string default_vde_dir() {
+  return geteuid() == 0 ? "/var/run/vde.ctl" : "/tmp/vde.ctl";
+}
+
+namespace {
+std::optional<mode_t> parse_octal(const std::string& text) {
+  size_t used = 0;
+  unsigned long m = 0;
+  try {
+    m = std::stoul(text, &used, 8);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (used != text.size() || m > 07777) return std::nullopt;
+  return static_cast<mode_t>(m);
+}
+
+std::string escape_commas(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    out += c;
+    if (c == ',') out += ',';
+  }
+  return out;
+}
 }  // namespace
 
 std::vector<std::string> default_eal_args(uint32_t memory_mb, LogLevel level) {
@@ -112,8 +147,11 @@ std::vector<std::string> split_words(const std::string& text) {
 Options parse_options(int argc, const char* const argv[]) {
   Options out;
   std::string config_file, log_level = "info", control_mode = "0600", idle = "adaptive", eal;
-  std::vector<std::string> segments, ports;
+  std::vector<std::string> segments, ports, vdes;
   uint32_t mbufs = 0;
+  std::string vde_sock, vde_mode = "0600", vde_dirmode, vde_group, mgmt, mgmt_mode = "0600",
+                        mgmt_group, pidfile, rcfile;
+  uint32_t numports = 32;
 
   constexpr unsigned kWidth = 100;
   po::options_description general("General", kWidth);
@@ -135,13 +173,28 @@ Options parse_options(int argc, const char* const argv[]) {
       "a port (repeatable); see the keys below")(
       "idle", po::value(&idle)->value_name("MODE"),
       "adaptive (default: sleep when no frames move) or busy (poll without pause)");
+  po::options_description vde("VDE, and vde_switch's own options (same meaning)", kWidth);
+  vde.add_options()("vde", po::value(&vdes)->composing()->value_name("DIR[,KEY=VALUE...]"),
+                    "serve a VDE switch directory (repeatable); short for --port vde,path=DIR")(
+      "sock,s", po::value(&vde_sock)->value_name("DIR"), "vde_switch -s: the switch directory")(
+      "numports,n", po::value(&numports)->value_name("N"), "number of ports of -s (default 32)")(
+      "hub,x", po::bool_switch(), "hub mode: the segment of -s repeats every frame")(
+      "mode,m", po::value(&vde_mode)->value_name("MODE"), "octal mode of -s's sockets (0600)")(
+      "dirmode", po::value(&vde_dirmode)->value_name("MODE"), "octal mode of -s's directory")(
+      "group,g", po::value(&vde_group)->value_name("GROUP"), "group of -s's sockets")(
+      "mgmt,M", po::value(&mgmt)->value_name("PATH"), "vde_switch management console socket")(
+      "mgmtmode", po::value(&mgmt_mode)->value_name("MODE"), "octal mode of the console (0600)")(
+      "mgmtgroup", po::value(&mgmt_group)->value_name("GROUP"), "group of the console")(
+      "rcfile,f", po::value(&rcfile)->value_name("FILE"), "console commands run at start-up")(
+      "daemon,d", po::bool_switch(), "run in the background, logging to syslog")(
+      "pidfile,p", po::value(&pidfile)->value_name("FILE"), "write the process id to FILE");
   po::options_description dpdk("DPDK", kWidth);
   dpdk.add_options()("eal", po::value(&eal)->value_name("ARGS"),
                      "EAL arguments replacing the default (--no-huge --no-pci --no-shconf -m ...), "
                      "for hugepages and NICs")("mbufs", po::value(&mbufs)->value_name("N"),
                                                "mbuf pool size (default: from the ports)");
   po::options_description all("Usage: vswitchd [OPTIONS]", kWidth);
-  all.add(general).add(switching).add(dpdk);
+  all.add(general).add(switching).add(vde).add(dpdk);
 
   auto fail = [&](const std::string& msg) {
     out.action = Options::Action::exit;
@@ -181,14 +234,15 @@ Options parse_options(int argc, const char* const argv[]) {
   out.log_level = *level;
   DaemonConfig& c = out.config;
   c.control_path = vm.count("control") ? vm["control"].as<std::string>() : default_control_path();
-  try {
-    size_t used = 0;
-    const unsigned long mode = std::stoul(control_mode, &used, 8);
-    if (used != control_mode.size() || mode > 0777) throw std::invalid_argument("mode");
-    c.control_mode = static_cast<mode_t>(mode);
-  } catch (const std::exception&) {
-    return fail("--control-mode '" + control_mode + "' is not an octal mode like 0660");
+  for (auto [flag, text] : {std::pair{"--control-mode", &control_mode},
+                            {"--mode", &vde_mode},
+                            {"--mgmtmode", &mgmt_mode},
+                            {"--dirmode", &vde_dirmode}}) {
+    if (!text->empty() && !parse_octal(*text)) {
+      return fail(std::string(flag) + " '" + *text + "' is not an octal mode like 0660");
+    }
   }
+  c.control_mode = *parse_octal(control_mode);
   if (idle == "adaptive") {
     c.engine.idle = IdleMode::adaptive;
   } else if (idle == "busy") {
@@ -196,6 +250,37 @@ Options parse_options(int argc, const char* const argv[]) {
   } else {
     return fail("--idle '" + idle + "': use adaptive or busy");
   }
+  // vde_switch's options become a VDE port spec; with no port at all, vswitchd serves the
+  // directory vde_switch would.
+  for (const auto& v : vdes)
+    ports.push_back("vde,path=" + v);
+  if (!vde_sock.empty() || (ports.empty() && vdes.empty())) {
+    std::string spec =
+        "vde,path=" + escape_commas(vde_sock.empty() ? default_vde_dir() : vde_sock) +
+        ",numports=" + std::to_string(numports) + ",mode=" + vde_mode + ",port0-mode=" + mgmt_mode;
+    if (!vde_dirmode.empty()) spec += ",dirmode=" + vde_dirmode;
+    if (!vde_group.empty()) spec += ",group=" + escape_commas(vde_group);
+    if (!mgmt_group.empty()) spec += ",port0-group=" + escape_commas(mgmt_group);
+    if (segments.size() > 1) spec += ",segment=" + split_spec(segments[0])[0];
+    ports.insert(ports.begin(), spec);
+  }
+  if (vm["hub"].as<bool>()) {
+    if (segments.empty()) {
+      segments.push_back("default,mode=hub");
+    } else {
+      segments[0] += ",mode=hub";
+    }
+  }
+  if (!mgmt.empty() || !rcfile.empty()) {
+    ConsoleConfig console;
+    console.path = mgmt;
+    console.group = mgmt_group;
+    console.rcfile = rcfile;
+    console.mode = *parse_octal(mgmt_mode);
+    c.console = console;
+  }
+  out.daemonize = vm["daemon"].as<bool>();
+  out.pidfile = pidfile;
   // Specs are checked now, so a typo costs a line and no DPDK start-up.
   try {
     for (const auto& s : segments)

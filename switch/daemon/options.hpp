@@ -18,7 +18,13 @@ struct Options {
   std::string message;  // printed before exiting: help, version or the error line
   DaemonConfig config;
   LogLevel log_level = LogLevel::info;
+  bool daemonize = false;  // -d: detach, log to syslog, report start-up through a pipe
+  std::string pidfile;
 };
+
+// Where vde_switch puts its switch directory when not told: /var/run/vde.ctl for root, else
+// /tmp/vde.ctl. vswitchd with no ports does the same, so it can replace vde_switch as is.
+std::string default_vde_dir();
 
 Options parse_options(int argc, const char* const argv[]);
 

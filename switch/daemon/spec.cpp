@@ -120,7 +120,9 @@ PortSpec parse_port_spec(std::string_view text) {
     }
     if (key == "segment") {
       spec.segment = value;
-    } else if (!apply_common(spec.settings, vk, key, value)) {
+    } else if (apply_common(spec.settings, vk, key, value)) {
+      spec.given.emplace_back(key);
+    } else {
       if (spec.params.count(std::string(key))) {
         throw ConfigError("port '" + std::string(text) + "': key '" + std::string(key) +
                           "' given twice");

@@ -7,6 +7,7 @@
 // A literal comma inside a value is written twice (",,"), as in QEMU.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,6 +28,11 @@ struct PortSpec {
   PortSettings settings;
   std::map<std::string, std::string> params;  // the plug's own keys, in order of name
   std::string text;                           // as the user wrote it
+  std::vector<std::string> given;             // the common keys the user gave
+
+  bool was_given(const std::string& key) const {
+    return std::find(given.begin(), given.end(), key) != given.end();
+  }
 
   // Removes and returns one of the plug's keys, so that expect_consumed() can report leftovers.
   std::optional<std::string> take(const std::string& key);

@@ -117,7 +117,8 @@ TEST(Control, FdbStaticEntriesCanBeAddedShownAndRemoved) {
 }
 
 TEST(Control, PortsCanBeAddedChangedAndRemovedAtRunTime) {
-  Vswitchd vs({});
+  TempDir tmp;
+  Vswitchd vs({"--vde", tmp.file("sw")});
   ASSERT_TRUE(vs.ready()) << vs.log();
   Value p = vs.ctl({"port", "add", "dpdk,name=late,dev=net_ring5,trunks=10:20"});
   EXPECT_EQ(p.at("vlan.trunks")->as_string(), "10,20");
@@ -139,7 +140,9 @@ TEST(Control, PortsCanBeAddedChangedAndRemovedAtRunTime) {
 }
 
 TEST(Control, SegmentsCanBeAddedAndTuned) {
-  Vswitchd vs({"--segment", "a", "--segment", "b,policy=internal"});
+  TempDir tmp;
+  Vswitchd vs(
+      {"--segment", "a", "--segment", "b,policy=internal", "--vde", tmp.file("sw") + ",segment=a"});
   ASSERT_TRUE(vs.ready()) << vs.log();
   vs.ctl({"segment", "set", "a", "fdb-size=100", "ageing=30", "mode=hub"});
   Value a = vs.ctl({"segment", "show", "a"});
@@ -177,7 +180,8 @@ TEST(Vswitchctl, ReadableOutputJsonAndExitStatuses) {
 }
 
 TEST(Control, ShutdownCommandStopsTheSwitch) {
-  Vswitchd vs({});
+  TempDir tmp;
+  Vswitchd vs({"--vde", tmp.file("sw")});
   ASSERT_TRUE(vs.ready());
   vs.ctl({"shutdown"});
   EXPECT_TRUE(wait_until([&] { return !vs.running(); }, 10s));

@@ -1,0 +1,40 @@
+// What a plug that makes ports of its own accord (a listener: a VDE switch directory, a TCP
+// server) needs of the switch, without knowing segments or FDBs. The daemon implements it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "vswitch/port.hpp"
+
+namespace vswitch {
+
+// The plug that owns a port, asked to let it go when an operator removes it.
+class PortOwner {
+ public:
+  virtual ~PortOwner() = default;
+  // Close the port's transport and detach it from the switch.
+  virtual void remove(Port& port) = 0;
+};
+
+class PlugHost {
+ public:
+  using TimerId = uint64_t;
+  virtual ~PlugHost() = default;
+
+  // Throws ConfigError when the switch refuses the port (its settings, a full segment).
+  virtual void attach(std::unique_ptr<Port> port, PortOwner* owner) = 0;
+  virtual std::unique_ptr<Port> detach(Port& port) = 0;
+  virtual void reconfigure(Port& port, const PortSettings& settings) = 0;
+
+  // Control-plane descriptors and timers, served between bursts on the datapath's thread.
+  virtual void watch(int fd, uint32_t events, std::function<void(uint32_t)> cb) = 0;
+  virtual void modify(int fd, uint32_t events) = 0;
+  virtual void unwatch(int fd) = 0;
+  virtual TimerId every(uint32_t period_ms, std::function<void(uint64_t now_ms)> fn) = 0;
+  virtual void cancel(TimerId id) = 0;
+  virtual uint64_t now_ms() const = 0;
+};
+
+}  // namespace vswitch

@@ -1,0 +1,161 @@
+#include "common/dgram_io.hpp"
+
+#include <rte_mbuf.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace vswitch::plugs {
+
+namespace {
+
+// Room beyond the first mbuf for the longest frame, plus one byte to tell "exactly the limit"
+// from "longer than the limit".
+constexpr uint32_t kSpill = kMaxDatagramFrame + 1;
+// A frame leaves in at most this many pieces; a 9234-byte frame in 2 KiB mbufs takes five.
+constexpr int kMaxIov = 8;
+
+thread_local std::array<std::array<uint8_t, kSpill>, kBurst> t_spill;
+
+// Appends `len` bytes of spilled data to m as chained mbufs; false when the pool runs dry.
+bool chain_spill(rte_mbuf* m, const uint8_t* data, uint32_t len) {
+  rte_mbuf* last = rte_pktmbuf_lastseg(m);
+  while (len > 0) {
+    rte_mbuf* seg = rte_pktmbuf_alloc(m->pool);
+    if (seg == nullptr) return false;
+    const uint32_t n = std::min<uint32_t>(len, rte_pktmbuf_tailroom(seg));
+    std::memcpy(rte_pktmbuf_mtod(seg, uint8_t*), data, n);
+    seg->data_len = static_cast<uint16_t>(n);
+    last->next = seg;
+    last = seg;
+    m->nb_segs = static_cast<uint16_t>(m->nb_segs + 1);
+    m->pkt_len += n;
+    data += n;
+    len -= n;
+  }
+  return true;
+}
+
+}  // namespace
+
+RxStash::~RxStash() {
+  if (n_ > 0) rte_pktmbuf_free_bulk(m_, n_);
+}
+
+bool RxStash::fill(uint16_t want) {
+  if (want > kBurst) want = kBurst;
+  if (n_ >= want) return true;
+  if (rte_pktmbuf_alloc_bulk(pool_, m_ + n_, want - n_) != 0) return false;
+  n_ = want;
+  return true;
+}
+
+void RxStash::take(uint16_t k) {
+  std::memmove(m_, m_ + k, (n_ - k) * sizeof m_[0]);
+  n_ = static_cast<uint16_t>(n_ - k);
+}
+
+uint16_t receive_datagrams(int fd, RxStash& stash, rte_mbuf** out, uint16_t max,
+                           PortCounters& counters) {
+  if (max > kBurst) max = kBurst;
+  if (!stash.fill(max)) {
+    // Without buffers the datagrams wait in the socket; say so once per attempt.
+    counters.drop(DropReason::no_buffer);
+    if (stash.size() == 0) return 0;
+    max = stash.size();
+  }
+  rte_mbuf** m = stash.data();
+  mmsghdr msgs[kBurst];
+  iovec iov[kBurst][2];
+  for (uint16_t i = 0; i < max; ++i) {
+    iov[i][0] = {rte_pktmbuf_mtod(m[i], void*), rte_pktmbuf_tailroom(m[i])};
+    iov[i][1] = {t_spill[i].data(), kSpill};
+    msgs[i].msg_hdr = {};
+    msgs[i].msg_hdr.msg_iov = iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 2;
+  }
+  int got;
+  do {
+    got = recvmmsg(fd, msgs, max, MSG_DONTWAIT, nullptr);
+  } while (got < 0 && errno == EINTR);
+  if (got <= 0) {
+    if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) counters.drop(DropReason::rx_error);
+    return 0;
+  }
+  uint16_t kept = 0;
+  uint16_t junked = 0;
+  rte_mbuf* junk[kBurst];
+  for (int i = 0; i < got; ++i) {
+    rte_mbuf* mb = m[i];
+    const uint32_t len = msgs[i].msg_len;
+    const auto first = static_cast<uint32_t>(iov[i][0].iov_len);
+    if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len > kMaxDatagramFrame) {
+      counters.in_packets++;
+      counters.drop(DropReason::oversize);
+      junk[junked++] = mb;
+      continue;
+    }
+    mb->data_len = static_cast<uint16_t>(std::min(len, first));
+    mb->pkt_len = mb->data_len;
+    if (len > first && !chain_spill(mb, t_spill[i].data(), len - first)) {
+      counters.in_packets++;
+      counters.drop(DropReason::no_buffer);
+      junk[junked++] = mb;
+      continue;
+    }
+    out[kept++] = mb;
+  }
+  stash.take(static_cast<uint16_t>(got));
+  if (junked > 0) rte_pktmbuf_free_bulk(junk, junked);
+  return kept;
+}
+
+SendResult send_datagrams(int fd, rte_mbuf* const* pkts, uint16_t n, const sockaddr* to,
+                          socklen_t to_len) {
+  constexpr uint16_t kMax = 64;
+  SendResult r;
+  mmsghdr msgs[kMax];
+  iovec iov[kMax][kMaxIov];
+  uint16_t k = 0;
+  for (uint16_t i = 0; i < n && k < kMax; ++i) {
+    const rte_mbuf* m = pkts[i];
+    // A frame within the MTU never needs more pieces than this with standard mbufs.
+    if (m->nb_segs > kMaxIov) {
+      r.failed++;
+      r.error = EMSGSIZE;
+      continue;
+    }
+    int j = 0;
+    for (const rte_mbuf* s = m; s != nullptr; s = s->next, ++j) {
+      iov[k][j] = {rte_pktmbuf_mtod(s, void*), s->data_len};
+    }
+    msgs[k].msg_hdr = {};
+    msgs[k].msg_hdr.msg_name = const_cast<sockaddr*>(to);
+    msgs[k].msg_hdr.msg_namelen = to_len;
+    msgs[k].msg_hdr.msg_iov = iov[k];
+    msgs[k].msg_hdr.msg_iovlen = static_cast<size_t>(j);
+    ++k;
+  }
+  uint16_t done = 0;
+  while (done < k) {
+    const int sent = sendmmsg(fd, msgs + done, k - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0) {
+      // The first datagram of the rest failed; the others share its fate.
+      const auto left = static_cast<uint16_t>(k - done);
+      r.error = errno;
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+        r.full = static_cast<uint16_t>(r.full + left);
+      } else {
+        r.failed = static_cast<uint16_t>(r.failed + left);
+      }
+      break;
+    }
+    done = static_cast<uint16_t>(done + sent);
+  }
+  r.sent = done;
+  return r;
+}
+
+}  // namespace vswitch::plugs

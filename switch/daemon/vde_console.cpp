@@ -1,0 +1,526 @@
+#include "vde_console.hpp"
+
+#include <pwd.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "common/unix_socket.hpp"
+#include "vde/vde_server.hpp"
+#include "vswitch/clock.hpp"
+#include "vswitch/error.hpp"
+#include "vswitch/log.hpp"
+
+namespace vswitch::daemon {
+
+namespace {
+
+constexpr const char* kBanner =
+    "VDE switch V.2.3.2\n(vswitchd " VSWITCH_VERSION ", serving the vde_switch console)\n";
+constexpr const char* kPrompt = "\nvde$ ";
+constexpr uint16_t kNoVlanVde = 4095;  // vde_switch's "no untagged VLAN"
+
+std::vector<std::string> words(const std::string& s) {
+  std::istringstream in(s);
+  std::vector<std::string> w;
+  for (std::string x; in >> x;)
+    w.push_back(x);
+  return w;
+}
+
+std::optional<uint32_t> number(const std::string& s) {
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return static_cast<uint32_t>(std::stoul(s));
+}
+
+std::optional<uint32_t> arg_number(const std::vector<std::string>& args, size_t i) {
+  std::optional<uint32_t> n;
+  if (i < args.size()) n = number(args[i]);
+  return n;
+}
+
+// The untagged VLAN and tagged set vde_switch would show for a port's VLAN settings.
+std::pair<uint16_t, VlanSet> vde_view(const VlanConfig& c) {
+  VlanSet tagged;
+  switch (c.mode) {
+    case VlanMode::access:
+      return {c.tag, tagged};
+    case VlanMode::trunk:
+      if (c.trunks.empty()) return {0, tagged};  // our default: every VLAN passes
+      tagged = c.trunks;
+      tagged.reset(0);
+      return {c.trunks.test(0) ? uint16_t{0} : kNoVlanVde, tagged};
+    case VlanMode::native_tagged:
+    case VlanMode::native_untagged:
+      tagged = c.trunks;
+      tagged.reset(c.tag);
+      return {c.tag, tagged};
+  }
+  return {0, tagged};
+}
+
+}  // namespace
+
+struct VdeConsole::Reply {
+  int error = 0;     // errno for a 1NNN line, 0 for 1000 Success
+  std::string data;  // lines for a 0000 DATA block, if any
+  bool has_data = false;
+  bool end = false;
+
+  static Reply fail(int e) { return Reply{e, {}, false, false}; }
+  static Reply ok() { return Reply{}; }
+  static Reply text(std::string t) { return Reply{0, std::move(t), true, false}; }
+};
+
+VdeConsole::VdeConsole(Daemon& daemon, const ConsoleConfig& config) : d_(daemon), config_(config) {
+  if (!d_.first_vde()) throw ConfigError("the vde_switch console needs a VDE switch directory");
+  if (!config_.path.empty()) {
+    std::optional<gid_t> group;
+    if (!config_.group.empty()) {
+      group = plugs::lookup_group(config_.group);
+      if (!group) throw ConfigError("no group named '" + config_.group + "'");
+    }
+    listen_ = plugs::bind_unix(config_.path, SOCK_STREAM, config_.mode, group);
+    d_.engine().watch(listen_.get(), EPOLLIN, [this](uint32_t) { accept_sessions(); });
+    log(LogLevel::info, "vde_switch console on %s", config_.path.c_str());
+  }
+  if (!config_.rcfile.empty()) {
+    std::ifstream in(config_.rcfile);
+    if (!in) throw ConfigError("cannot read rc file " + config_.rcfile);
+    int lineno = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++lineno;
+      const std::string reply = execute(line);
+      if (reply.rfind("1000", 0) != 0 && reply.find("\n1000 ") == std::string::npos &&
+          !reply.empty()) {
+        log(LogLevel::warn, "%s:%d: %s: %s", config_.rcfile.c_str(), lineno, line.c_str(),
+            reply.substr(reply.rfind('\n', reply.size() - 2) + 1).c_str());
+      }
+    }
+  }
+}
+
+VdeConsole::~VdeConsole() {
+  for (auto& [fd, s] : sessions_)
+    d_.engine().unwatch(fd);
+  sessions_.clear();
+  if (listen_) {
+    d_.engine().unwatch(listen_.get());
+    listen_.reset();
+    ::unlink(config_.path.c_str());
+  }
+}
+
+void VdeConsole::accept_sessions() {
+  for (;;) {
+    const int fd = accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    Session& s = sessions_[fd];
+    s.fd.reset(fd);
+    s.out = std::string(kBanner) + kPrompt;
+    d_.engine().watch(fd, EPOLLIN | EPOLLRDHUP, [this, fd](uint32_t ev) { on_session(fd, ev); });
+    flush(fd);
+  }
+}
+
+void VdeConsole::close_session(int fd) {
+  d_.engine().unwatch(fd);
+  sessions_.erase(fd);
+}
+
+void VdeConsole::flush(int fd) {
+  auto it = sessions_.find(fd);
+  if (it == sessions_.end()) return;
+  Session& s = it->second;
+  while (!s.out.empty()) {
+    const ssize_t n = ::send(fd, s.out.data(), s.out.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) {
+      close_session(fd);
+      return;
+    }
+    s.out.erase(0, static_cast<size_t>(n));
+  }
+  d_.engine().modify(fd, EPOLLIN | EPOLLRDHUP | (s.out.empty() ? 0u : uint32_t{EPOLLOUT}));
+}
+
+void VdeConsole::on_session(int fd, uint32_t events) {
+  if (events & EPOLLOUT) flush(fd);
+  if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))) return;
+  char buf[4096];
+  const ssize_t n = ::read(fd, buf, sizeof buf);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {
+    close_session(fd);
+    return;
+  }
+  // vde_switch takes each read as one command; a client that sends several lines at once
+  // gets each of them run.
+  std::string chunk(buf, static_cast<size_t>(n));
+  std::vector<std::string> lines;
+  for (size_t start = 0; start < chunk.size();) {
+    const size_t nl = chunk.find('\n', start);
+    lines.push_back(chunk.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  bool end = false;
+  std::string out;
+  for (const auto& line : lines) {
+    out += execute(line, &end);
+    if (end) break;
+    out += kPrompt;
+  }
+  sessions_[fd].out += out;
+  flush(fd);
+  if (end && sessions_.count(fd)) close_session(fd);
+}
+
+std::string VdeConsole::execute(std::string line, bool* end) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n'))
+    line.pop_back();
+  const auto w = words(line);
+  if (w.empty() || w[0][0] == '#') return "";
+  const Reply r = run(w[0], std::vector<std::string>(w.begin() + 1, w.end()));
+  std::string out;
+  if (r.has_data) {
+    out += "0000 DATA END WITH '.'\n" + r.data;
+    if (!r.data.empty() && r.data.back() != '\n') out += '\n';
+    out += ".\n";
+  }
+  if (r.end) {
+    out += "9999 END OF SESSION\n";
+  } else if (r.error == 0) {
+    out += "1000 Success\n";
+  } else {
+    char status[160];
+    snprintf(status, sizeof status, "1%03d %s\n", r.error, std::strerror(r.error));
+    out += status;
+  }
+  if (end) *end = r.end;
+  return out;
+}
+
+VdeConsole::Reply VdeConsole::run(const std::string& cmd, const std::vector<std::string>& args) {
+  plugs::vde::VdeServer& vde = *d_.first_vde();
+  Commands& commands = d_.commands();
+  std::string segment;
+  for (auto& l : d_.listeners()) {
+    if (l->vde == &vde) segment = l->segment;
+  }
+  auto port_arg = [&](size_t i) -> std::optional<uint32_t> {
+    if (i >= args.size()) return std::nullopt;
+    auto n = number(args[i]);
+    if (!n || *n >= vde.numports()) return std::nullopt;
+    return n;
+  };
+  auto generic = [&](std::vector<std::string> argv) -> Reply {
+    const auto r = commands.run(argv);
+    return r.ok ? Reply::ok() : Reply::fail(EINVAL);
+  };
+
+  if (cmd == "help") {
+    return Reply::text(
+        "COMMAND PATH       SYNTAX          HELP\n"
+        "------------       --------------  ------------\n"
+        "help               [arg]           Help (limited to arg when specified)\n"
+        "logout                             logout from this mgmt terminal\n"
+        "shutdown                           shutdown of the switch\n"
+        "showinfo                           show switch version and info\n"
+        "port/showinfo                      show port info\n"
+        "port/print         [N]             print the port/endpoint table\n"
+        "port/allprint      [N]             print the port/endpoint table (including inactive)\n"
+        "port/setvlan       N VLAN          set port VLAN (untagged)\n"
+        "port/create        N               create the port N (inactive|notallocatable)\n"
+        "port/setuser       N user          access control: set user\n"
+        "port/setgroup      N user          access control: set group\n"
+        "port/resetcounter  [N]             reset the port (N) counters\n"
+        "port/epclose       N ID            remove the endpoint port N/id ID\n"
+        "vlan/create        N               create the VLAN with tag N\n"
+        "vlan/addport       N PORT          add port to the vlan N (tagged)\n"
+        "vlan/delport       N PORT          delete port from the vlan N (tagged)\n"
+        "vlan/print         [N]             print the list of defined vlan\n"
+        "hash/showinfo                      show hash info\n"
+        "hash/setexpire     N               change hash entries expire time\n"
+        "hash/print                         print the hash table\n"
+        "hash/find          MAC [VLAN]      MAC lookup\n");
+  }
+  if (cmd == "logout") {
+    Reply r;
+    r.end = true;
+    return r;
+  }
+  if (cmd == "shutdown") {
+    d_.shutdown();
+    Reply r;
+    r.end = true;
+    return r;
+  }
+  if (cmd == "showinfo") {
+    std::ostringstream o;
+    o << "VDE switch V.2.3.2 (vswitchd " VSWITCH_VERSION ")\n"
+      << "pid " << getpid() << " uptime " << (monotonic_ms() - d_.started_ms()) / 1000 << "\n";
+    if (!config_.path.empty()) {
+      char perm[16];
+      snprintf(perm, sizeof perm, "%04o", config_.mode);
+      o << "mgmt " << config_.path << " perm " << perm << "\n";
+    }
+    return Reply::text(o.str());
+  }
+  if (cmd == "ds/showinfo") {
+    char perm[16];
+    snprintf(perm, sizeof perm, "%04o", vde.options().mode);
+    return Reply::text("ctl dir " + vde.dir() + "\nstd mode " + perm + "\n");
+  }
+  if (cmd == "port/showinfo") {
+    Segment* seg = d_.engine().segment(segment);
+    return Reply::text("Numports=" + std::to_string(vde.numports()) + "\nHUB=" +
+                       (seg && seg->settings().forwarding == Forwarding::hub ? "true" : "false") +
+                       "\ncounters=true\n");
+  }
+  if (cmd == "port/print" || cmd == "port/allprint")
+    return port_print(args, cmd == "port/allprint");
+  if (cmd == "port/create") {
+    auto n = port_arg(0);
+    if (!n) return Reply::fail(EINVAL);
+    if (vde.record(*n)) return Reply::fail(EEXIST);
+    vde.create_record(*n);
+    return Reply::ok();
+  }
+  if (cmd == "port/setuser" || cmd == "port/setgroup") {
+    auto n = port_arg(0);
+    if (!n || args.size() < 2) return Reply::fail(EINVAL);
+    plugs::vde::PortRecord& r = vde.create_record(*n);
+    if (cmd == "port/setuser") {
+      if (args[1] == "NONE") {
+        r.acl_user.reset();
+      } else if (auto uid = number(args[1])) {
+        r.acl_user = *uid;
+      } else {
+        passwd* pw = getpwnam(args[1].c_str());
+        if (!pw) return Reply::fail(EINVAL);
+        r.acl_user = pw->pw_uid;
+      }
+    } else if (args[1] == "NONE") {
+      r.acl_group.reset();
+    } else {
+      auto gid = plugs::lookup_group(args[1]);
+      if (!gid) return Reply::fail(EINVAL);
+      r.acl_group = *gid;
+    }
+    return Reply::ok();
+  }
+  if (cmd == "port/setvlan") {
+    auto n = port_arg(0);
+    if (!n || args.size() < 2) return Reply::fail(EINVAL);
+    auto v = number(args[1]);
+    if (!v || (*v > kVlanMax && *v != kNoVlanVde)) return Reply::fail(EINVAL);
+    if (*v != kNoVlanVde && !vlans_.count(static_cast<uint16_t>(*v))) return Reply::fail(ENXIO);
+    const plugs::vde::PortRecord* r = vde.record(*n);
+    if (!r) return Reply::fail(ENXIO);
+    return set_vlans(*n, static_cast<uint16_t>(*v), vde_view(r->settings.vlan).second);
+  }
+  if (cmd == "vlan/create") {
+    auto v = arg_number(args, 0);
+    if (!v || *v < 1 || *v > 4093) return Reply::fail(EINVAL);
+    if (!vlans_.insert(static_cast<uint16_t>(*v)).second) return Reply::fail(EEXIST);
+    return Reply::ok();
+  }
+  if (cmd == "vlan/remove") {
+    auto v = arg_number(args, 0);
+    if (!v || *v == 0 || !vlans_.count(static_cast<uint16_t>(*v))) return Reply::fail(ENXIO);
+    vlans_.erase(static_cast<uint16_t>(*v));
+    return Reply::ok();
+  }
+  if (cmd == "vlan/addport" || cmd == "vlan/delport") {
+    auto v = arg_number(args, 0);
+    auto n = port_arg(1);
+    if (!v || !n) return Reply::fail(EINVAL);
+    if (!vlans_.count(static_cast<uint16_t>(*v)) || *v == 0) return Reply::fail(ENXIO);
+    const plugs::vde::PortRecord* r = vde.record(*n);
+    if (!r) return Reply::fail(ENXIO);
+    auto [untagged, tagged] = vde_view(r->settings.vlan);
+    if (cmd == "vlan/addport") {
+      if (tagged.test(static_cast<uint16_t>(*v))) return Reply::fail(EEXIST);
+      tagged.set(static_cast<uint16_t>(*v));
+    } else {
+      if (!tagged.test(static_cast<uint16_t>(*v))) return Reply::fail(ENXIO);
+      tagged.reset(static_cast<uint16_t>(*v));
+    }
+    return set_vlans(*n, untagged, tagged);
+  }
+  if (cmd == "vlan/print" || cmd == "vlan/allprint") return vlan_print(args);
+  if (cmd == "port/resetcounter") {
+    if (args.empty()) return generic({"counters", "reset"});
+    auto n = port_arg(0);
+    if (!n) return Reply::fail(EINVAL);
+    const plugs::vde::PortRecord* r = vde.record(*n);
+    if (!r) return Reply::fail(ENXIO);
+    if (!r->active) return Reply::ok();
+    return generic({"counters", "reset", r->active->name()});
+  }
+  if (cmd == "port/epclose") {
+    auto n = port_arg(0);
+    auto id = arg_number(args, 1);
+    if (!n || !id) return Reply::fail(EINVAL);
+    return vde.close_endpoint(*n, static_cast<int>(*id)) ? Reply::ok() : Reply::fail(ENXIO);
+  }
+  if (cmd == "hash/showinfo") {
+    Segment* seg = d_.engine().segment(segment);
+    if (!seg) return Reply::fail(ENXIO);
+    return Reply::text("Hash size " + std::to_string(seg->fdb().limit()) + "\nexpire " +
+                       std::to_string(seg->settings().ageing_s) + "\nentries " +
+                       std::to_string(seg->fdb().size()) + "\n");
+  }
+  if (cmd == "hash/setexpire") {
+    auto s = arg_number(args, 0);
+    if (!s || *s == 0) return Reply::fail(EINVAL);
+    return generic({"segment", "set", segment, "ageing=" + args[0]});
+  }
+  if (cmd == "hash/print") return hash_print(args, false);
+  if (cmd == "hash/find") return hash_print(args, true);
+  return Reply::fail(ENOSYS);
+}
+
+VdeConsole::Reply VdeConsole::set_vlans(uint32_t port, uint16_t untagged, const VlanSet& tagged) {
+  plugs::vde::VdeServer& vde = *d_.first_vde();
+  PortSettings s = vde.record(port)->settings;
+  VlanConfig& c = s.vlan;
+  c = VlanConfig{};
+  if (tagged.empty()) {
+    // An untagged VLAN alone is an access port; VLAN 0 alone is the default, which here
+    // carries every VLAN, where vde_switch would drop tagged frames.
+    if (untagged == kNoVlanVde) return Reply::fail(EINVAL);
+    if (untagged != 0) {
+      c.mode = VlanMode::access;
+      c.tag = untagged;
+    }
+  } else if (untagged == kNoVlanVde) {
+    c.trunks = tagged;
+  } else if (untagged == 0) {
+    c.trunks = tagged;
+    c.trunks.set(0);
+  } else {
+    c.mode = VlanMode::native_untagged;
+    c.tag = untagged;
+    c.trunks = tagged;
+  }
+  try {
+    vde.configure(port, s);
+  } catch (const ConfigError&) {
+    return Reply::fail(EINVAL);
+  }
+  return Reply::ok();
+}
+
+VdeConsole::Reply VdeConsole::port_print(const std::vector<std::string>& args, bool all) {
+  plugs::vde::VdeServer& vde = *d_.first_vde();
+  std::optional<uint32_t> only;
+  if (!args.empty()) {
+    only = number(args[0]);
+    if (!only || *only >= vde.numports()) return Reply::fail(EINVAL);
+    const auto* r = vde.record(*only);
+    if (!r || (!all && !r->active)) return Reply::fail(ENXIO);
+  }
+  std::ostringstream o;
+  char line[256];
+  for (uint32_t n = 0; n < vde.numports(); ++n) {
+    if (only && n != *only) continue;
+    const plugs::vde::PortRecord* r = vde.record(n);
+    if (!r || (!all && !r->active)) continue;
+    snprintf(line, sizeof line, "Port %04u untagged_vlan=%04u %sACTIVE - %sUnnamed Allocatable\n",
+             n, vde_view(r->settings.vlan).first, r->active ? "" : "IN",
+             r->allocatable ? "" : "NOT ");
+    o << line;
+    auto acl = [](const auto& v) { return v ? std::to_string(*v) : std::string("NONE"); };
+    o << " Current User: " << (r->active ? r->last_user : "NONE")
+      << " Access Control: (User: " << acl(r->acl_user) << " - Group: " << acl(r->acl_group)
+      << ")\n";
+    const PortCounters c = r->active ? r->active->counters() : PortCounters{};
+    snprintf(line, sizeof line, " IN:  pkts %10lu bytes %20lu\n OUT: pkts %10lu bytes %20lu\n",
+             static_cast<unsigned long>(c.in_packets), static_cast<unsigned long>(c.in_bytes),
+             static_cast<unsigned long>(c.out_packets), static_cast<unsigned long>(c.out_bytes));
+    o << line;
+    if (r->active) {
+      for (const auto& ep : r->active->endpoints()) {
+        snprintf(line, sizeof line, "  -- endpoint ID %04d module unix prog   : %s\n", ep.id,
+                 ep.description.c_str());
+        o << line;
+      }
+    }
+  }
+  return Reply::text(o.str());
+}
+
+VdeConsole::Reply VdeConsole::vlan_print(const std::vector<std::string>& args) {
+  plugs::vde::VdeServer& vde = *d_.first_vde();
+  std::optional<uint32_t> only;
+  if (!args.empty()) {
+    only = number(args[0]);
+    if (!only || !vlans_.count(static_cast<uint16_t>(*only))) return Reply::fail(ENXIO);
+  }
+  std::ostringstream o;
+  char line[128];
+  for (uint16_t v : vlans_) {
+    if (only && v != *only) continue;
+    snprintf(line, sizeof line, "VLAN %04u\n", v);
+    o << line;
+    for (uint32_t n = 0; n < vde.numports(); ++n) {
+      const plugs::vde::PortRecord* r = vde.record(n);
+      if (!r) continue;
+      const auto [untagged, tagged] = vde_view(r->settings.vlan);
+      if (untagged != v && !tagged.test(v)) continue;
+      snprintf(line, sizeof line, " -- Port %04u tagged=%d active=%d status=Forwarding\n", n,
+               untagged != v ? 1 : 0, r->active ? 1 : 0);
+      o << line;
+    }
+  }
+  return Reply::text(o.str());
+}
+
+VdeConsole::Reply VdeConsole::hash_print(const std::vector<std::string>& args, bool find) {
+  plugs::vde::VdeServer& vde = *d_.first_vde();
+  std::string segment;
+  for (auto& l : d_.listeners()) {
+    if (l->vde == &vde) segment = l->segment;
+  }
+  std::vector<std::string> argv = {"fdb", "show", segment};
+  if (find) {
+    if (args.empty() || !MacAddr::parse(args[0])) return Reply::fail(EINVAL);
+    argv.push_back("mac=" + args[0]);
+    argv.push_back("vlan=" + (args.size() > 1 ? args[1] : std::string("0")));
+  }
+  const auto r = d_.commands().run(argv);
+  if (!r.ok) return Reply::fail(EINVAL);
+  if (find && r.body.items().empty()) return Reply::fail(ENODEV);
+  std::ostringstream o;
+  char line[160];
+  int bucket = 0;
+  for (const Value& e : r.body.items()) {
+    // Port names of this directory's ports are NAME:N; show N, as vde_switch does.
+    std::string port = e.get("port")->as_string();
+    const std::string prefix = vde.options().name + ":";
+    if (port.rfind(prefix, 0) == 0) {
+      char num[8];
+      snprintf(num, sizeof num, "%03u",
+               static_cast<unsigned>(std::stoul(port.substr(prefix.size()))));
+      port = num;
+    }
+    snprintf(line, sizeof line, "Hash: %04d Addr: %s VLAN %04ld to port: %s  age %ld secs\n",
+             bucket++, e.get("mac")->as_string().c_str(),
+             static_cast<long>(e.get("vlan")->as_int()), port.c_str(),
+             static_cast<long>(e.get("age_s")->as_int()));
+    o << line;
+  }
+  return Reply::text(o.str());
+}
+
+}  // namespace vswitch::daemon

@@ -1,0 +1,56 @@
+// vde_switch's management console (-M, and -f start-up files) in its own dialect, so scripts
+// written for vde_switch (vdecmd, unixcmd, expect) keep working: the banner, the `vde$ ` prompt,
+// `0000 DATA END WITH '.'` blocks, `1000 Success` or `1NNN <errno text>` status lines.
+// A front end only: it reads and changes the switch through the daemon's command layer and
+// the VDE directory's port records.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/fd.hpp"
+#include "daemon.hpp"
+
+namespace vswitch::daemon {
+
+class VdeConsole {
+ public:
+  // Binds the console socket (if a path is given) and runs the start-up file; throws
+  // ConfigError.
+  VdeConsole(Daemon& daemon, const ConsoleConfig& config);
+  ~VdeConsole();
+  VdeConsole(const VdeConsole&) = delete;
+  VdeConsole& operator=(const VdeConsole&) = delete;
+
+  // One command line in; out, the reply up to the status line (no prompt). Sets *end when the
+  // session ends (logout, shutdown).
+  std::string execute(std::string line, bool* end = nullptr);
+
+ private:
+  struct Session {
+    plugs::Fd fd;
+    std::string out;
+  };
+  struct Reply;
+
+  void accept_sessions();
+  void on_session(int fd, uint32_t events);
+  void flush(int fd);
+  void close_session(int fd);
+
+  Reply run(const std::string& cmd, const std::vector<std::string>& args);
+  Reply port_print(const std::vector<std::string>& args, bool all);
+  Reply vlan_print(const std::vector<std::string>& args);
+  Reply hash_print(const std::vector<std::string>& args, bool find);
+  Reply set_vlans(uint32_t port, uint16_t untagged, const VlanSet& tagged);
+
+  Daemon& d_;
+  ConsoleConfig config_;
+  plugs::Fd listen_;
+  std::map<int, Session> sessions_;
+  std::set<uint16_t> vlans_{0};  // vlan/create'd VLANs; 0 always exists
+};
+
+}  // namespace vswitch::daemon
