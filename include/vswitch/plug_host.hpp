@@ -16,6 +16,8 @@ class PortOwner {
   virtual ~PortOwner() = default;
   // Close the port's transport and detach it from the switch.
   virtual void remove(Port& port) = 0;
+  // The port reported closed() (its peer went away); by default it is removed.
+  virtual void closed(Port& port) { remove(port); }
 };
 
 class PlugHost {
@@ -27,6 +29,8 @@ class PlugHost {
   virtual void attach(std::unique_ptr<Port> port, PortOwner* owner) = 0;
   virtual std::unique_ptr<Port> detach(Port& port) = 0;
   virtual void reconfigure(Port& port, const PortSettings& settings) = 0;
+  // Forgets the addresses learned on the port: its peer changed (a reconnection).
+  virtual void forget(Port& port) = 0;
 
   // Control-plane descriptors and timers, served between bursts on the datapath's thread.
   virtual void watch(int fd, uint32_t events, std::function<void(uint32_t)> cb) = 0;

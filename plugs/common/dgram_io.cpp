@@ -56,8 +56,22 @@ void RxStash::take(uint16_t k) {
   n_ = static_cast<uint16_t>(n_ - k);
 }
 
+rte_mbuf* mbuf_from_bytes(rte_mempool* pool, const uint8_t* data, uint32_t len) {
+  rte_mbuf* m = rte_pktmbuf_alloc(pool);
+  if (m == nullptr) return nullptr;
+  const uint32_t first = std::min<uint32_t>(len, rte_pktmbuf_tailroom(m));
+  std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), data, first);
+  m->data_len = static_cast<uint16_t>(first);
+  m->pkt_len = first;
+  if (len > first && !chain_spill(m, data + first, len - first)) {
+    rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  return m;
+}
+
 uint16_t receive_datagrams(int fd, RxStash& stash, rte_mbuf** out, uint16_t max,
-                           PortCounters& counters) {
+                           PortCounters& counters, const PeerFilter* filter) {
   if (max > kBurst) max = kBurst;
   if (!stash.fill(max)) {
     // Without buffers the datagrams wait in the socket; say so once per attempt.
@@ -68,12 +82,18 @@ uint16_t receive_datagrams(int fd, RxStash& stash, rte_mbuf** out, uint16_t max,
   rte_mbuf** m = stash.data();
   mmsghdr msgs[kBurst];
   iovec iov[kBurst][2];
+  const bool filtered = filter != nullptr && filter->mode != PeerFilter::Mode::any;
+  sockaddr_storage from[kBurst];
   for (uint16_t i = 0; i < max; ++i) {
     iov[i][0] = {rte_pktmbuf_mtod(m[i], void*), rte_pktmbuf_tailroom(m[i])};
     iov[i][1] = {t_spill[i].data(), kSpill};
     msgs[i].msg_hdr = {};
     msgs[i].msg_hdr.msg_iov = iov[i];
     msgs[i].msg_hdr.msg_iovlen = 2;
+    if (filtered) {
+      msgs[i].msg_hdr.msg_name = &from[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+    }
   }
   int got;
   do {
@@ -90,6 +110,18 @@ uint16_t receive_datagrams(int fd, RxStash& stash, rte_mbuf** out, uint16_t max,
     rte_mbuf* mb = m[i];
     const uint32_t len = msgs[i].msg_len;
     const auto first = static_cast<uint32_t>(iov[i][0].iov_len);
+    if (filtered) {
+      const auto* src = reinterpret_cast<const sockaddr*>(&from[i]);
+      const bool from_peer = filter->port_only
+                                 ? filter->peer.port() == SocketAddress::port_of(src)
+                                 : filter->peer.same(src, msgs[i].msg_hdr.msg_namelen);
+      if (from_peer != (filter->mode == PeerFilter::Mode::only)) {
+        // A stranger's datagram, or our own multicast come back: not a frame of this port.
+        if (filter->mode == PeerFilter::Mode::only) counters.drop(DropReason::rx_error);
+        junk[junked++] = mb;
+        continue;
+      }
+    }
     if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len > kMaxDatagramFrame) {
       counters.in_packets++;
       counters.drop(DropReason::oversize);

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 
+#include "common/socket_address.hpp"
 #include "vswitch/port.hpp"
 
 struct rte_mempool;
@@ -42,11 +43,23 @@ class RxStash {
   uint16_t n_ = 0;
 };
 
+// Which senders' datagrams to take, for sockets that are not connected to their peer.
+struct PeerFilter {
+  enum class Mode : uint8_t { any, only, except };
+  Mode mode = Mode::any;
+  SocketAddress peer;      // only its datagrams, or all but its (our own multicast, looped back)
+  bool port_only = false;  // compare the port alone: the peer's address is "any"
+};
+
 // Receives up to max datagrams from fd. Datagrams too long for kMaxDatagramFrame are dropped and
-// counted as oversize on `counters`; a receive error other than "nothing there" is counted as
-// rx_error. Returns how many frames it put in out[].
+// counted as oversize on `counters`, as are (rx_error) those the filter refuses and receive
+// errors other than "nothing there". Returns how many frames it put in out[].
 uint16_t receive_datagrams(int fd, RxStash& stash, rte_mbuf** out, uint16_t max,
-                           PortCounters& counters);
+                           PortCounters& counters, const PeerFilter* filter = nullptr);
+
+// A frame copied out of a byte stream into an mbuf, chained when longer than one; nullptr when
+// the pool is empty.
+rte_mbuf* mbuf_from_bytes(rte_mempool* pool, const uint8_t* data, uint32_t len);
 
 struct SendResult {
   uint16_t sent = 0;

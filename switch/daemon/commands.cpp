@@ -190,8 +190,19 @@ Reply Commands::run(const std::vector<std::string>& args) try {
       segs.push(segment_row(*s));
       s->for_each_port([&](uint16_t, Port& p) { ports.push(port_row(*s, p)); });
     }
+    Value listeners = Value::array();
+    for (auto& l : daemon_.listeners()) {
+      Value row = Value::object();
+      row.set("name", l->name)
+          .set("type", l->type)
+          .set("segment", l->segment)
+          .set("where", l->where);
+      listeners.push(std::move(row));
+    }
     Value v = Value::object();
-    v.set("segments", std::move(segs)).set("ports", std::move(ports));
+    v.set("segments", std::move(segs))
+        .set("ports", std::move(ports))
+        .set("listeners", std::move(listeners));
     return Reply{true, std::move(v), {}};
   }
   if (cmd == "segment") {

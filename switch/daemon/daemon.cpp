@@ -12,6 +12,7 @@
 #include "common/unix_socket.hpp"
 #include "control_server.hpp"
 #include "dpdk/ethdev_port.hpp"
+#include "port_factory.hpp"
 #include "vde/vde_server.hpp"
 #include "vde_console.hpp"
 #include "vswitch/clock.hpp"
@@ -29,50 +30,6 @@ constexpr uint32_t kMbufsBase = 8192;
 // Enough for one port's rings twice over.
 constexpr uint32_t kLargeMbufs = 4095;
 
-std::unique_ptr<Port> open_dpdk(PortSpec& spec, Daemon& d) {
-  plugs::EthdevOptions o;
-  o.pool = d.pool();
-  o.large_pool = [&d](uint32_t room) { return d.large_pool(room); };
-  auto dev = spec.take("dev");
-  if (!dev) throw ConfigError("port " + spec.settings.name + ": a dpdk port needs dev=DEVARGS");
-  o.devargs = *dev;
-  // dev.KEY=VALUE adds a devarg, so a spec needs no doubled commas for them.
-  for (auto it = spec.params.begin(); it != spec.params.end();) {
-    if (it->first.rfind("dev.", 0) == 0) {
-      o.devargs += "," + it->first.substr(4) + "=" + it->second;
-      it = spec.params.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  if (auto v = spec.take("rxd"))
-    o.rx_descriptors = static_cast<uint16_t>(parse_uint("rxd", *v, 64, 16384));
-  if (auto v = spec.take("txd"))
-    o.tx_descriptors = static_cast<uint16_t>(parse_uint("txd", *v, 64, 16384));
-  spec.expect_consumed();
-  return plugs::EthdevPort::open(spec.settings, o);
-}
-
-mode_t parse_mode(const std::string& what, const std::string& text) {
-  size_t used = 0;
-  unsigned long m = 0;
-  try {
-    m = std::stoul(text, &used, 8);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || text.empty() || m > 07777) {
-    throw ConfigError(what + ": '" + text + "' is not an octal mode like 0660");
-  }
-  return static_cast<mode_t>(m);
-}
-
-gid_t parse_group(const std::string& text) {
-  auto g = plugs::lookup_group(text);
-  if (!g) throw ConfigError("no group named '" + text + "'");
-  return *g;
-}
-
 }  // namespace
 
 // How a plug reaches the switch: the engine's control plane and one segment.
@@ -82,7 +39,7 @@ class SegmentHost final : public PlugHost {
 
   void attach(std::unique_ptr<Port> port, PortOwner* owner) override {
     const Port* raw = port.get();
-    d_.engine_.attach(seg_, std::move(port));
+    d_.engine_.attach(seg_, std::move(port), [owner](Port& p) { owner->closed(p); });
     d_.owners_[raw] = owner;
   }
   std::unique_ptr<Port> detach(Port& port) override {
@@ -93,6 +50,9 @@ class SegmentHost final : public PlugHost {
     auto id = seg_.find(port.name());
     if (!id) throw ConfigError("port " + port.name() + " is not attached");
     seg_.reconfigure(*id, settings);
+  }
+  void forget(Port& port) override {
+    if (auto id = seg_.find(port.name())) seg_.fdb().flush_port(*id);
   }
   void watch(int fd, uint32_t events, std::function<void(uint32_t)> cb) override {
     d_.engine_.watch(fd, events, std::move(cb));
@@ -186,44 +146,6 @@ plugs::vde::VdeServer* Daemon::first_vde() const {
   return nullptr;
 }
 
-void Daemon::add_vde(PortSpec& spec, Segment& seg) {
-  plugs::vde::ServerOptions o;
-  auto path = spec.take("path");
-  if (!path || path->empty()) throw ConfigError("a vde port needs path=DIR (its switch directory)");
-  o.dir = *path;
-  if (auto v = spec.take("numports")) o.numports = parse_uint("numports", *v, 1, 4096);
-  if (auto v = spec.take("mode")) o.mode = parse_mode("mode", *v);
-  if (auto v = spec.take("dirmode")) o.dirmode = parse_mode("dirmode", *v);
-  if (auto v = spec.take("group")) o.group = parse_group(*v);
-  if (auto v = spec.take("port0-mode")) o.port0_mode = parse_mode("port0-mode", *v);
-  if (auto v = spec.take("port0-group")) o.port0_group = parse_group(*v);
-  spec.expect_consumed();
-  o.defaults = spec.settings;
-  // Clients reach VDE ports through vdeplug4 and QEMU, which carry jumbo frames whole.
-  if (!spec.was_given("mtu")) o.defaults.mtu = kMaxMtu;
-  o.pool = pool_;
-  std::string name = spec.settings.name;
-  if (name.empty()) {
-    name = "vde";
-    for (uint32_t k = 1; std::any_of(listeners_.begin(), listeners_.end(),
-                                     [&](auto& l) { return l->name == name; });
-         ++k) {
-      name = "vde" + std::to_string(k);
-    }
-  }
-  o.name = name;
-  auto l = std::make_unique<Listener>();
-  l->type = "vde";
-  l->name = name;
-  l->segment = seg.name();
-  l->host = std::make_unique<SegmentHost>(*this, seg);
-  auto server = std::make_unique<plugs::vde::VdeServer>(*l->host, std::move(o));
-  l->where = server->dir();
-  l->vde = server.get();
-  l->plug = std::move(server);
-  listeners_.push_back(std::move(l));
-}
-
 Segment& Daemon::add_segment(const std::string& spec_text) {
   return engine_.add_segment(parse_segment_spec(spec_text));
 }
@@ -240,39 +162,44 @@ Segment& Daemon::segment_for(const PortSpec& spec) {
 }
 
 std::string Daemon::unique_name(const std::string& type) {
-  for (;;) {
-    std::string name = type + std::to_string(name_counters_[type]++);
+  for (uint32_t k = 0;; ++k) {
+    std::string name = type + std::to_string(k);
     if (!engine_.find_port(name)) return name;
   }
 }
 
 std::string Daemon::add_port(const std::string& spec_text) {
   PortSpec spec = parse_port_spec(spec_text);
-  if (spec.type == "vde") {
-    Segment& seg = segment_for(spec);
-    seg.check(spec.settings.name.empty()
-                  ? PortSettings{"vde", spec.settings.role, spec.settings.vlan, spec.settings.mtu}
-                  : spec.settings);
-    add_vde(spec, seg);
-    return listeners_.back()->name;
-  }
-  if (spec.settings.name.empty()) spec.settings.name = unique_name(spec.type);
-  if (engine_.find_port(spec.settings.name)) {
+  Segment& seg = segment_for(spec);
+  if (!spec.settings.name.empty() && engine_.find_port(spec.settings.name)) {
     throw ConfigError("port " + spec.settings.name + " already exists");
   }
-  Segment& seg = segment_for(spec);
-  seg.check(spec.settings);  // before a device is opened for nothing
-  std::unique_ptr<Port> port;
-  if (spec.type == "dpdk") {
-    port = open_dpdk(spec, *this);
-  } else {
-    throw ConfigError("port '" + spec.text + "': unknown type '" + spec.type +
-                      "' (known: dpdk, vde)");
+  Built built = build_port(spec, *this, seg);
+  if (built.listener) {
+    log(LogLevel::info, "%s %s (%s) serves segment %s", built.listener->type.c_str(),
+        built.listener->name.c_str(), built.listener->where.c_str(), seg.name().c_str());
+    listeners_.push_back(std::move(built.listener));
+    return listeners_.back()->name;
   }
-  const std::string name = port->name();
-  engine_.attach(seg, std::move(port));
+  const std::string name = built.port->name();
+  engine_.attach(seg, std::move(built.port));
   log(LogLevel::info, "port %s joined segment %s", name.c_str(), seg.name().c_str());
   return name;
+}
+
+std::unique_ptr<PlugHost> Daemon::host_for(Segment& seg) {
+  return std::make_unique<SegmentHost>(*this, seg);
+}
+
+std::string Daemon::unique_prefix(const std::string& type) {
+  auto taken = [&](const std::string& n) {
+    return engine_.find_port(n) ||
+           std::any_of(listeners_.begin(), listeners_.end(), [&](auto& l) { return l->name == n; });
+  };
+  if (!taken(type)) return type;
+  for (uint32_t k = 1;; ++k) {
+    if (!taken(type + std::to_string(k))) return type + std::to_string(k);
+  }
 }
 
 void Daemon::remove_port(const std::string& name) {

@@ -25,7 +25,6 @@ namespace vswitch::daemon {
 class Commands;
 class ControlServer;
 class VdeConsole;
-class SegmentHost;
 
 // A plug that makes its own ports (a VDE switch directory, a socket server), made from a spec.
 struct Listener {
@@ -33,7 +32,7 @@ struct Listener {
   std::string name;   // its ports are named NAME:...
   std::string where;  // what it listens on, for display
   std::string segment;
-  std::unique_ptr<SegmentHost> host;
+  std::unique_ptr<PlugHost> host;
   std::unique_ptr<PortOwner> plug;
   plugs::vde::VdeServer* vde = nullptr;  // the same object, when it is a VDE directory
 };
@@ -83,15 +82,19 @@ class Daemon {
   // The VDE directory the console manages: the first one.
   plugs::vde::VdeServer* first_vde() const;
   Commands& commands() { return *commands_; }
+  // How a plug that makes its own ports reaches a segment.
+  std::unique_ptr<PlugHost> host_for(Segment& seg);
+  // A default port name: type and the lowest number free ("dpdk0").
+  std::string unique_name(const std::string& type);
+  // A default prefix for a listener's ports: `type`, or `typeN` when taken.
+  std::string unique_prefix(const std::string& type);
   // A pool of mbufs with at least this much data room, for jumbo frames on devices that cannot
   // chain buffers; made on first use, kept until exit since its mbufs travel to every port.
   rte_mempool* large_pool(uint32_t data_room);
 
  private:
-  friend class SegmentHost;
+  friend class SegmentHost;  // daemon.cpp: the PlugHost of a segment
   Segment& segment_for(const PortSpec& spec);
-  std::string unique_name(const std::string& type);
-  void add_vde(PortSpec& spec, Segment& seg);
 
   DaemonConfig config_;
   Engine engine_;
@@ -99,7 +102,6 @@ class Daemon {
   std::map<uint32_t, rte_mempool*> large_pools_;
   std::unique_ptr<Commands> commands_;
   std::unique_ptr<ControlServer> control_;
-  std::map<std::string, uint32_t> name_counters_;
   std::map<const Port*, PortOwner*> owners_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unique_ptr<VdeConsole> console_;

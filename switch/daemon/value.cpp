@@ -109,6 +109,7 @@ std::string scalar_text(const Value& v) {
     case Value::Type::string:
       return v.as_string();
     case Value::Type::array: {
+      if (v.items().empty()) return "(none)";
       std::string s;
       for (const Value& item : v.items()) {
         if (!s.empty()) s += ",";

@@ -1,0 +1,90 @@
+#include "qemu/stream_server.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/unix_socket.hpp"
+#include "vswitch/error.hpp"
+#include "vswitch/log.hpp"
+
+namespace vswitch::plugs::qemu {
+
+StreamServer::StreamServer(PlugHost& host, StreamServerOptions options)
+    : host_(host), options_(std::move(options)) {
+  const SocketAddress& a = options_.address;
+  if (a.family() == AF_UNIX) {
+    listen_ = bind_unix(a.str(), SOCK_STREAM, options_.mode);
+  } else {
+    listen_.reset(socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    const int one = 1;
+    setsockopt(listen_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (!listen_ || bind(listen_.get(), a.sa(), a.len) != 0 || listen(listen_.get(), 64) != 0) {
+      throw ConfigError("cannot listen on " + a.str() + ": " + std::strerror(errno));
+    }
+  }
+  // A port of 0 asked for any: say which one we got.
+  options_.address = a.family() == AF_UNIX ? a : SocketAddress::local_of(listen_.get());
+  host_.watch(listen_.get(), EPOLLIN, [this](uint32_t) { accept_clients(); });
+  log(LogLevel::info, "%s: listening on %s", options_.name.c_str(), options_.address.str().c_str());
+}
+
+StreamServer::~StreamServer() {
+  host_.unwatch(listen_.get());
+  while (!ports_.empty())
+    remove(*ports_.begin()->second);
+  listen_.reset();
+  if (options_.address.family() == AF_UNIX) ::unlink(options_.address.str().c_str());
+}
+
+void StreamServer::accept_clients() {
+  for (;;) {
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    const int fd = accept4(listen_.get(), reinterpret_cast<sockaddr*>(&peer), &len,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    Fd sock(fd);
+    if (peer.ss_family != AF_UNIX) {
+      // Frames are small and latency matters more than segment sizes.
+      const int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    const int buf = 1 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    SocketAddress from;
+    std::memcpy(&from.ss, &peer, sizeof peer);
+    from.len = len;
+    const std::string who = peer.ss_family == AF_UNIX ? "a unix client" : from.str();
+    const uint32_t number = next_++;
+    PortSettings s = options_.defaults;
+    s.name = options_.name + ":" + std::to_string(number);
+    auto port = std::make_unique<StreamPort>(s, options_.pool, true);
+    port->attach_socket(std::move(sock), who);
+    StreamPort* raw = port.get();
+    try {
+      host_.attach(std::move(port), this);
+    } catch (const ConfigError& e) {
+      log(LogLevel::warn, "%s: refused %s: %s", options_.name.c_str(), who.c_str(), e.what());
+      continue;
+    }
+    ports_[number] = raw;
+    log(LogLevel::info, "port %s: connection from %s", s.name.c_str(), who.c_str());
+  }
+}
+
+void StreamServer::remove(Port& port) {
+  for (auto it = ports_.begin(); it != ports_.end(); ++it) {
+    if (it->second != &port) continue;
+    ports_.erase(it);
+    host_.detach(port);  // the port and its socket go: the peer sees the connection end
+    return;
+  }
+}
+
+}  // namespace vswitch::plugs::qemu

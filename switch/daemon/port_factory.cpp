@@ -1,0 +1,232 @@
+#include "port_factory.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "common/socket_address.hpp"
+#include "common/unix_socket.hpp"
+#include "dpdk/ethdev_port.hpp"
+#include "qemu/dgram_port.hpp"
+#include "qemu/stream_client.hpp"
+#include "qemu/stream_server.hpp"
+#include "vde/vde_server.hpp"
+#include "vswitch/error.hpp"
+
+namespace vswitch::daemon {
+
+namespace {
+
+using plugs::SocketAddress;
+
+mode_t parse_mode(const std::string& what, const std::string& text) {
+  size_t used = 0;
+  unsigned long m = 0;
+  try {
+    m = std::stoul(text, &used, 8);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty() || m > 07777) {
+    throw ConfigError(what + ": '" + text + "' is not an octal mode like 0660");
+  }
+  return static_cast<mode_t>(m);
+}
+
+gid_t parse_group(const std::string& text) {
+  auto g = plugs::lookup_group(text);
+  if (!g) throw ConfigError("no group named '" + text + "'");
+  return *g;
+}
+
+bool on_off(PortSpec& spec, const std::string& key, bool fallback) {
+  auto v = spec.take(key);
+  if (!v) return fallback;
+  if (*v == "on" || *v == "yes" || *v == "true") return true;
+  if (*v == "off" || *v == "no" || *v == "false") return false;
+  throw ConfigError(key + "='" + *v + "': use on or off");
+}
+
+// QEMU's SocketAddress keys under a prefix: PREFIX.type=inet|unix, .host, .port, .path.
+SocketAddress qemu_address(PortSpec& spec, const std::string& prefix, bool host_needed) {
+  const std::string type = spec.take(prefix + ".type").value_or("inet");
+  if (type == "unix") {
+    auto path = spec.take(prefix + ".path");
+    if (!path) throw ConfigError(prefix + ".type=unix needs " + prefix + ".path");
+    return SocketAddress::unix_path(*path);
+  }
+  if (type != "inet") throw ConfigError(prefix + ".type=" + type + ": use inet or unix");
+  const std::string host = spec.take(prefix + ".host").value_or("");
+  auto port = spec.take(prefix + ".port");
+  if (!port) throw ConfigError(prefix + ".type=inet needs " + prefix + ".port");
+  if (host.empty() && host_needed) throw ConfigError(prefix + " needs " + prefix + ".host");
+  return SocketAddress::inet(host, *port);
+}
+
+std::unique_ptr<Port> open_dpdk(PortSpec& spec, Daemon& d) {
+  plugs::EthdevOptions o;
+  o.pool = d.pool();
+  o.large_pool = [&d](uint32_t room) { return d.large_pool(room); };
+  auto dev = spec.take("dev");
+  if (!dev) throw ConfigError("port " + spec.settings.name + ": a dpdk port needs dev=DEVARGS");
+  o.devargs = *dev;
+  // dev.KEY=VALUE adds a devarg, so a spec needs no doubled commas for them.
+  for (auto it = spec.params.begin(); it != spec.params.end();) {
+    if (it->first.rfind("dev.", 0) == 0) {
+      o.devargs += "," + it->first.substr(4) + "=" + it->second;
+      it = spec.params.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (auto v = spec.take("rxd"))
+    o.rx_descriptors = static_cast<uint16_t>(parse_uint("rxd", *v, 64, 16384));
+  if (auto v = spec.take("txd"))
+    o.tx_descriptors = static_cast<uint16_t>(parse_uint("txd", *v, 64, 16384));
+  spec.expect_consumed();
+  return plugs::EthdevPort::open(spec.settings, o);
+}
+
+std::unique_ptr<Listener> listener(const std::string& type, const std::string& name, Daemon& d,
+                                   Segment& seg) {
+  auto l = std::make_unique<Listener>();
+  l->type = type;
+  l->name = name;
+  l->segment = seg.name();
+  l->host = d.host_for(seg);
+  return l;
+}
+
+std::unique_ptr<Listener> open_vde(PortSpec& spec, Daemon& d, Segment& seg) {
+  plugs::vde::ServerOptions o;
+  auto path = spec.take("path");
+  if (!path || path->empty()) throw ConfigError("a vde port needs path=DIR (its switch directory)");
+  o.dir = *path;
+  if (auto v = spec.take("numports")) o.numports = parse_uint("numports", *v, 1, 4096);
+  if (auto v = spec.take("mode")) o.mode = parse_mode("mode", *v);
+  if (auto v = spec.take("dirmode")) o.dirmode = parse_mode("dirmode", *v);
+  if (auto v = spec.take("group")) o.group = parse_group(*v);
+  if (auto v = spec.take("port0-mode")) o.port0_mode = parse_mode("port0-mode", *v);
+  if (auto v = spec.take("port0-group")) o.port0_group = parse_group(*v);
+  spec.expect_consumed();
+  o.defaults = spec.settings;
+  o.pool = d.pool();
+  o.name = spec.settings.name.empty() ? d.unique_prefix("vde") : spec.settings.name;
+  auto l = listener("vde", o.name, d, seg);
+  auto server = std::make_unique<plugs::vde::VdeServer>(*l->host, std::move(o));
+  l->where = server->dir();
+  l->vde = server.get();
+  l->plug = std::move(server);
+  return l;
+}
+
+// A stream endpoint, listening or connecting: the plug's name, the address and which side.
+std::unique_ptr<Listener> open_stream(PortSpec& spec, Daemon& d, Segment& seg,
+                                      const SocketAddress& addr, bool server,
+                                      const std::string& type) {
+  const std::string name = spec.settings.name.empty() ? d.unique_prefix(type) : spec.settings.name;
+  auto l = listener(type, name, d, seg);
+  l->where = (server ? "listening on " : "connecting to ") + addr.str();
+  if (server) {
+    plugs::qemu::StreamServerOptions o;
+    o.name = name;
+    o.address = addr;
+    if (auto v = spec.take("mode")) o.mode = parse_mode("mode", *v);
+    spec.expect_consumed();
+    o.defaults = spec.settings;
+    o.pool = d.pool();
+    auto s = std::make_unique<plugs::qemu::StreamServer>(*l->host, std::move(o));
+    l->where = "listening on " + s->address().str();
+    l->plug = std::move(s);
+  } else {
+    plugs::qemu::StreamClientOptions o;
+    o.name = name;
+    o.address = addr;
+    if (auto v = spec.take("reconnect")) o.retry_min_ms = parse_uint("reconnect", *v, 10, 600000);
+    if (auto v = spec.take("reconnect-max")) {
+      o.retry_max_ms = parse_uint("reconnect-max", *v, o.retry_min_ms, 3600000);
+    }
+    spec.expect_consumed();
+    o.defaults = spec.settings;
+    o.pool = d.pool();
+    l->plug = std::make_unique<plugs::qemu::StreamClient>(*l->host, std::move(o));
+  }
+  return l;
+}
+
+std::unique_ptr<Port> open_dgram(PortSpec& spec, Daemon& d, plugs::qemu::DgramOptions o) {
+  if (auto v = spec.take("mode")) o.mode = parse_mode("mode", *v);
+  spec.expect_consumed();
+  o.pool = d.pool();
+  if (spec.settings.name.empty()) spec.settings.name = d.unique_name(spec.type);
+  return plugs::qemu::DgramPort::open(spec.settings, std::move(o));
+}
+
+}  // namespace
+
+Built build_port(PortSpec& spec, Daemon& d, Segment& seg) {
+  PortSettings check = spec.settings;
+  if (check.name.empty()) check.name = spec.type;
+  seg.check(check);  // before a device or socket is opened for nothing
+  // A socket carries whatever the guests send; jumbo frames pass unless a port says otherwise.
+  if (spec.type != "dpdk" && !spec.was_given("mtu")) spec.settings.mtu = kMaxMtu;
+  Built b;
+  if (spec.type == "dpdk") {
+    if (spec.settings.name.empty()) spec.settings.name = d.unique_name("dpdk");
+    b.port = open_dpdk(spec, d);
+  } else if (spec.type == "vde") {
+    b.listener = open_vde(spec, d, seg);
+  } else if (spec.type == "stream") {
+    // QEMU's -netdev stream keys; server=on means vswitchd listens.
+    const bool server = on_off(spec, "server", false);
+    const SocketAddress addr = qemu_address(spec, "addr", !server);
+    b.listener = open_stream(spec, d, seg, addr, server, "stream");
+  } else if (spec.type == "socket") {
+    // QEMU's -netdev socket keys, seen from vswitchd's side.
+    auto listen = spec.take("listen");
+    auto connect = spec.take("connect");
+    auto udp = spec.take("udp");
+    auto mcast = spec.take("mcast");
+    auto localaddr = spec.take("localaddr");
+    if ((listen ? 1 : 0) + (connect ? 1 : 0) + (udp ? 1 : 0) + (mcast ? 1 : 0) != 1) {
+      throw ConfigError("a socket port takes one of listen=, connect=, udp=, mcast=");
+    }
+    if (listen || connect) {
+      if (localaddr) throw ConfigError("localaddr= goes with udp= or mcast=");
+      b.listener =
+          open_stream(spec, d, seg, SocketAddress::inet(listen ? *listen : *connect, !connect),
+                      listen.has_value(), "socket");
+    } else {
+      plugs::qemu::DgramOptions o;
+      if (udp) {
+        if (!localaddr) throw ConfigError("udp= needs localaddr=HOST:PORT, where vswitchd listens");
+        o.remote = SocketAddress::inet(*udp, false);
+        o.local = SocketAddress::inet(*localaddr);
+      } else {
+        o.remote = SocketAddress::inet(*mcast, false);
+        if (!o.remote.is_multicast())
+          throw ConfigError("mcast=" + *mcast + " is not a multicast group");
+        o.multicast_interface = localaddr.value_or("");
+      }
+      b.port = open_dgram(spec, d, std::move(o));
+    }
+  } else if (spec.type == "dgram") {
+    // QEMU's -netdev dgram keys: local is where vswitchd receives, remote where it sends.
+    plugs::qemu::DgramOptions o;
+    o.remote = qemu_address(spec, "remote", true);
+    if (o.remote.is_multicast()) {
+      if (auto v = spec.take("local.host")) o.multicast_interface = *v;
+      spec.take("local.type");
+      spec.take("local.port");
+    } else {
+      o.local = qemu_address(spec, "local", false);
+    }
+    b.port = open_dgram(spec, d, std::move(o));
+  } else {
+    throw ConfigError("port '" + spec.text + "': unknown type '" + spec.type +
+                      "' (known: dpdk, vde, stream, socket, dgram)");
+  }
+  return b;
+}
+
+}  // namespace vswitch::daemon
