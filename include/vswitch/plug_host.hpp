@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "vswitch/port.hpp"
 
@@ -18,6 +21,8 @@ class PortOwner {
   virtual void remove(Port& port) = 0;
   // The port reported closed() (its peer went away); by default it is removed.
   virtual void closed(Port& port) { remove(port); }
+  // Figures of the plug itself, which outlive its ports (connections taken, refusals...).
+  virtual std::vector<std::pair<std::string, std::string>> details() const { return {}; }
 };
 
 class PlugHost {

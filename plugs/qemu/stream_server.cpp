@@ -74,8 +74,21 @@ void StreamServer::accept_clients() {
       continue;
     }
     ports_[number] = raw;
+    ++accepted_;
     log(LogLevel::info, "port %s: connection from %s", s.name.c_str(), who.c_str());
   }
+}
+
+void StreamServer::closed(Port& port) {
+  // The port and its counters go; what ended it stays counted here.
+  if (port.counters().dropped(DropReason::rx_error) > 0) ++protocol_errors_;
+  remove(port);
+}
+
+std::vector<std::pair<std::string, std::string>> StreamServer::details() const {
+  return {{"connections", std::to_string(ports_.size())},
+          {"accepted", std::to_string(accepted_)},
+          {"protocol_errors", std::to_string(protocol_errors_)}};
 }
 
 void StreamServer::remove(Port& port) {

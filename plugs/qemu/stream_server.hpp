@@ -26,6 +26,8 @@ class StreamServer final : public PortOwner {
   StreamServer(PlugHost& host, StreamServerOptions options);  // throws ConfigError
   ~StreamServer() override;
   void remove(Port& port) override;
+  void closed(Port& port) override;
+  std::vector<std::pair<std::string, std::string>> details() const override;
   const SocketAddress& address() const { return options_.address; }
 
  private:
@@ -36,6 +38,8 @@ class StreamServer final : public PortOwner {
   Fd listen_;
   std::map<uint32_t, StreamPort*> ports_;  // by number
   uint32_t next_ = 1;
+  uint64_t accepted_ = 0;
+  uint64_t protocol_errors_ = 0;  // connections closed for a zero or too long length
 };
 
 }  // namespace vswitch::plugs::qemu

@@ -197,6 +197,10 @@ Reply Commands::run(const std::vector<std::string>& args) try {
           .set("type", l->type)
           .set("segment", l->segment)
           .set("where", l->where);
+      Value stats = Value::object();
+      for (auto& [k, v] : l->plug->details())
+        stats.set(k, v);
+      row.set("stats", std::move(stats));
       listeners.push(std::move(row));
     }
     Value v = Value::object();

@@ -66,7 +66,7 @@ TEST(Daemon, SigtermStopsCleanlyAndRemovesTheSocket) {
 
 TEST(Daemon, RunsAsNobodyWithoutHugepagesOrPci) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to switch to nobody; already unprivileged";
-  Vswitchd vs({"--port", "dpdk,dev=net_null0,dev.no-rx=1"}, {.as_nobody = true});
+  Vswitchd vs({"--port", "dpdk,dev=net_null0,dev.no-rx=1"}, as_nobody());
   ASSERT_TRUE(vs.ready()) << vs.log();
   std::ifstream status("/proc/" + std::to_string(vs.pid()) + "/status");
   std::string line;

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -168,12 +169,18 @@ Vswitchd::Vswitchd(const std::vector<std::string>& args, DaemonOptions opts) {
   }
   std::vector<std::string> argv = {binary_, "--control", socket_};
   argv.insert(argv.end(), args.begin(), args.end());
+  if (!opts.netns.empty()) {
+    // ip netns exec execs the switch in place: the PID we hold stays the switch's.
+    argv.insert(argv.begin(), {"/usr/sbin/ip", "netns", "exec", opts.netns});
+  }
   pid_ = fork();
   if (pid_ == 0) {
     const int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
     dup2(log, 1);
     dup2(log, 2);
     if (drop) drop_to_nobody();
+    // Should the test itself die, its switch goes with it rather than linger.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     std::vector<char*> a;
     for (auto& s : argv)
       a.push_back(const_cast<char*>(s.c_str()));

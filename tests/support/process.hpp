@@ -48,7 +48,19 @@ std::optional<Value> control(const std::string& socket, const std::vector<std::s
 struct DaemonOptions {
   bool as_nobody = false;  // drop to user nobody before exec (when we are root)
   bool wait_ready = true;  // wait for the control socket
+  std::string netns;       // run inside this network namespace (ip netns exec)
 };
+
+inline DaemonOptions as_nobody() {
+  DaemonOptions o;
+  o.as_nobody = true;
+  return o;
+}
+inline DaemonOptions in_netns(std::string name) {
+  DaemonOptions o;
+  o.netns = std::move(name);
+  return o;
+}
 
 // vswitchd in the background, its control socket in a temp dir of its own.
 class Vswitchd {
