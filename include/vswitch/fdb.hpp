@@ -52,6 +52,8 @@ class Fdb {
   }
 
   void prefetch(uint64_t key) const { __builtin_prefetch(&slots_[home(key)]); }
+  // Whether lookups are likely to miss the cache, so that prefetching a burst pays.
+  bool large() const { return slots_.size() * sizeof(Slot) > (1u << 20); }
 
   uint16_t lookup(uint64_t key) const {
     const uint64_t want = key | kUsed;
@@ -62,8 +64,22 @@ class Fdb {
     }
   }
 
-  // now_ms: a monotonic millisecond clock.
-  LearnResult learn(uint64_t key, uint16_t port, uint64_t now_ms, uint32_t hold_ms);
+  // now_ms: a monotonic millisecond clock. The common case, a known address seen again on its
+  // port within the same second, reads one slot and writes nothing.
+  LearnResult learn(uint64_t key, uint16_t port, uint64_t now_ms, uint32_t hold_ms) {
+    const uint64_t want = key | kUsed;
+    for (size_t i = home(key);; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.key == want) {
+        if (s.port == port && s.seen_s == static_cast<uint32_t>(now_ms / 1000) &&
+            !(s.flags & kStatic)) {
+          return {Learned::refreshed};
+        }
+        return learn_known(static_cast<uint32_t>(i), port, now_ms, hold_ms);
+      }
+      if (s.key == 0) return learn_new(key, port, now_ms);
+    }
+  }
 
   bool add_static(uint64_t key, uint16_t port);  // false when full of static entries
   bool remove(uint64_t key);
@@ -117,6 +133,8 @@ class Fdb {
   }
   List& list_of(const Slot& s);
   uint32_t find_slot(uint64_t key) const;
+  LearnResult learn_known(uint32_t i, uint16_t port, uint64_t now_ms, uint32_t hold_ms);
+  LearnResult learn_new(uint64_t key, uint16_t port, uint64_t now_ms);
   uint32_t insert(uint64_t key, uint16_t port, uint8_t flags, uint32_t seen_s, uint32_t now_ms);
   void erase_at(uint32_t i);
   void move_slot(uint32_t from, uint32_t to);

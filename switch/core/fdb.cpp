@@ -129,37 +129,35 @@ bool Fdb::evict_one() {
   return true;
 }
 
-Fdb::LearnResult Fdb::learn(uint64_t key, uint16_t port, uint64_t now_ms, uint32_t hold_ms) {
+Fdb::LearnResult Fdb::learn_known(uint32_t i, uint16_t port, uint64_t now_ms, uint32_t hold_ms) {
   const auto now_s = static_cast<uint32_t>(now_ms / 1000);
   const auto now32 = static_cast<uint32_t>(now_ms);
-  const uint32_t i = find_slot(key);
-  if (i != kNil) {
-    Slot& s = slots_[i];
-    if (s.flags & kStatic) return {Learned::kept_static};
-    if (s.port == port) {
-      // Refresh at most once a second per entry: keeps the hot path from writing the cold array.
-      if (s.seen_s != now_s) {
-        s.seen_s = now_s;
-        unlink(i);
-        link_tail(i);
-      }
-      return {Learned::refreshed};
-    }
-    const uint16_t old = s.port;
-    const bool flapping = now32 - links_[i].changed_ms < hold_ms;
-    unlink(i);
-    s.port = port;
+  Slot& s = slots_[i];
+  if (s.flags & kStatic) return {Learned::kept_static};
+  if (s.port == port) {
+    // Refreshed at most once a second per entry: the LRU order only needs that much.
     s.seen_s = now_s;
-    links_[i].changed_ms = now32;
+    unlink(i);
     link_tail(i);
-    ++counters_.moved;
-    return {Learned::moved, old, flapping};
+    return {Learned::refreshed};
   }
+  const uint16_t old = s.port;
+  const bool flapping = now32 - links_[i].changed_ms < hold_ms;
+  unlink(i);
+  s.port = port;
+  s.seen_s = now_s;
+  links_[i].changed_ms = now32;
+  link_tail(i);
+  ++counters_.moved;
+  return {Learned::moved, old, flapping};
+}
+
+Fdb::LearnResult Fdb::learn_new(uint64_t key, uint16_t port, uint64_t now_ms) {
   if (size_ >= limit_ && !evict_one()) {
     ++counters_.refused;
     return {Learned::refused};
   }
-  insert(key, port, 0, now_s, now32);
+  insert(key, port, 0, static_cast<uint32_t>(now_ms / 1000), static_cast<uint32_t>(now_ms));
   ++counters_.learned;
   return {Learned::added};
 }

@@ -174,6 +174,8 @@ void Segment::process(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms)
   PortCounters& ic = is.port->counters();
   const bool hub = settings_.forwarding == Forwarding::hub;
 
+  // A table that fits in the cache gains nothing from prefetching, and pays for the hashing.
+  const bool prefetch = !hub && fdb_.large();
   while (n > 0) {
     const uint16_t chunk = std::min(n, kBurst);
     Meta meta[kBurst];
@@ -225,7 +227,7 @@ void Segment::process(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms)
       f.m = m;
       f.dst = load_mac48(frame);
       f.src = load_mac48(frame + 6);
-      if (!hub) {
+      if (prefetch) {
         fdb_.prefetch(Fdb::key(f.dst, f.vlan));
         fdb_.prefetch(Fdb::key(f.src, f.vlan));
       }
