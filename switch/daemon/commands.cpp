@@ -203,10 +203,17 @@ Reply Commands::run(const std::vector<std::string>& args) try {
       row.set("stats", std::move(stats));
       listeners.push(std::move(row));
     }
+    const EngineStats& es = engine.stats();
+    Value eng = Value::object();
+    eng.set("idle", engine.options().idle == IdleMode::busy ? "busy" : "adaptive")
+        .set("rounds", es.rounds)
+        .set("sleeps", es.sleeps)
+        .set("frames", es.frames);
     Value v = Value::object();
     v.set("segments", std::move(segs))
         .set("ports", std::move(ports))
-        .set("listeners", std::move(listeners));
+        .set("listeners", std::move(listeners))
+        .set("engine", std::move(eng));
     return Reply{true, std::move(v), {}};
   }
   if (cmd == "segment") {
