@@ -1,0 +1,43 @@
+// A tiny QEMU guest (scripts/guest/) booted under TCG for tests: it pings its peer and, as a
+// client, downloads a file from it, reporting on its serial console.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "process.hpp"
+
+namespace vswitch::test {
+
+// Builds the guest kit once (downloads the Debian kernel on first use); its directory, or an
+// empty string with the reason in *why.
+std::string guest_kit(std::string* why);
+
+struct GuestSpec {
+  std::string netdev;          // "vde,sock=DIR", "socket,connect=127.0.0.1:5000"...
+  std::string nic = "virtio";  // or e1000
+  std::string mac;
+  std::string ip;    // 10.0.0.1/24
+  std::string peer;  // 10.0.0.2
+  bool server = false;
+  std::string netns;  // run QEMU in this namespace
+};
+
+class Guest {
+ public:
+  Guest(const std::string& kit, const GuestSpec& spec, const std::string& log_path);
+  ~Guest();
+  Guest(const Guest&) = delete;
+  Guest& operator=(const Guest&) = delete;
+
+  std::string console() const;
+  bool wait_for(const std::string& marker, std::chrono::milliseconds timeout);
+  bool running();
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_;
+};
+
+}  // namespace vswitch::test
