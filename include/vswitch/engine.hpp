@@ -1,7 +1,10 @@
-// The engine: one thread that polls every port in bursts, runs each burst through its segment
-// to completion, and flushes the transmit buffers once per round. Between rounds it serves the
-// control plane (file descriptors and timers registered by the daemon and the plugs); when no
-// frame has arrived for a while it sleeps in epoll on the ports' wait fds (adaptive idle).
+// The engine: one thread that moves frames in rounds. Each round it takes one burst from every
+// port that has work, runs each burst through its segment to completion, and flushes the
+// transmit buffers once. Ports on sockets are taken when epoll says they are ready, ports on
+// DPDK devices are polled; the control plane (descriptors and timers of the daemon and the
+// plugs) is served in the same round, so nothing ever locks the datapath. When no frame moves
+// the engine sleeps in epoll: at once with only socket ports, after a short spin with polled
+// ones (adaptive idle), never with --idle busy.
 #pragma once
 
 #include <atomic>
@@ -22,12 +25,11 @@ enum class IdleMode : uint8_t { adaptive, busy };
 
 struct EngineOptions {
   IdleMode idle = IdleMode::adaptive;
-  uint32_t spin_rounds = 200;  // empty rounds before sleeping (adaptive)
-  // While a port without a wait fd is attached, sleeps are timed: the first this long, doubling
-  // while nothing arrives, up to the maximum.
+  uint32_t spin_rounds = 200;  // empty rounds before sleeping while polled ports are attached
+  // While a polled port without a wait fd is attached, sleeps are timed: the first this long,
+  // doubling while nothing arrives, up to the maximum.
   uint32_t poll_sleep_ms = 1;
   uint32_t poll_sleep_max_ms = 8;
-  uint32_t service_ms = 1;  // how often a busy engine looks at the control plane
 };
 
 struct EngineStats {
@@ -40,6 +42,7 @@ class Engine {
  public:
   using FdCallback = std::function<void(uint32_t events)>;
   using ClosedHandler = std::function<void(Port&)>;
+  using TimerId = uint64_t;
   struct PortRef {
     Segment* segment;
     uint16_t id;
@@ -61,16 +64,15 @@ class Engine {
   std::optional<PortRef> find_port(std::string_view name) const;
   void for_each_port(const std::function<void(Segment&, uint16_t, Port&)>& fn) const;
 
-  // The control plane: callbacks run between rounds, on the engine's thread.
+  // The control plane: callbacks run after a round's frames, on the engine's thread.
   void watch(int fd, uint32_t events, FdCallback cb);
   void modify(int fd, uint32_t events);
   void unwatch(int fd);
-  using TimerId = uint64_t;
   TimerId every(uint32_t period_ms, std::function<void(uint64_t now_ms)> fn);
   void cancel(TimerId id);
 
   void run();        // until stop()
-  void run_round();  // one round of polling and service, for tests and benchmarks
+  void run_round();  // one round, for tests and benchmarks
   void stop();       // async-signal-safe
   bool stopping() const { return stop_.load(std::memory_order_relaxed); }
 
@@ -79,14 +81,18 @@ class Engine {
   const EngineOptions& options() const { return options_; }
 
  private:
-  struct Polled {
+  struct Attached {
     Port* port;
     Segment* segment;
     uint16_t id;
     ClosedHandler on_closed;
+    bool polled;
+    bool hot = false;     // its last burst was full: more may be waiting past its readiness
+    uint64_t served = 0;  // the round it was last taken in
   };
   struct Watch {
-    FdCallback cb;  // empty for a port's wait fd: waking is all it does
+    FdCallback cb;             // a control-plane descriptor
+    Attached* port = nullptr;  // or a port's wait fd
   };
   struct Timer {
     TimerId id;
@@ -95,27 +101,30 @@ class Engine {
     std::function<void(uint64_t)> fn;
   };
 
-  uint32_t poll_ports();
-  void service(int timeout_ms);
-  void sleep();
+  uint32_t take(Attached& a);
+  int timeout_ms(bool frames_moved);
+  void arm(bool on);
   void run_timers();
   void reap_closed();
-  int next_timeout() const;
+  void add_watch(int fd, uint32_t events, std::shared_ptr<Watch> w);
 
   EngineOptions options_;
   std::vector<std::unique_ptr<Segment>> segments_;
-  std::vector<Polled> polled_;
+  std::vector<std::unique_ptr<Attached>> ports_;
   std::unordered_map<int, std::shared_ptr<Watch>> watches_;
   std::vector<Timer> timers_;
   TimerId next_timer_ = 1;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd written by stop()
-  size_t ports_without_fd_ = 0;
+  size_t polled_count_ = 0;
+  size_t polled_without_fd_ = 0;
   std::atomic<bool> stop_{false};
   uint64_t now_ms_ = 0;
-  uint64_t next_service_ms_ = 0;
   uint32_t empty_rounds_ = 0;
+  uint32_t epoll_skips_ = 0;
+  static constexpr uint32_t kEpollEvery = 16;  // rounds between readiness checks when busy
   uint32_t sleep_ms_ = 1;
+  bool frames_moved_ = false;
   EngineStats stats_;
 };
 

@@ -73,9 +73,13 @@ class Port {
   // the transport is full, tx_error when it failed), since only the plug knows which it was.
   virtual uint16_t transmit(rte_mbuf** burst, uint16_t n) = 0;
 
-  // A file descriptor that becomes readable when receive() has work, for the idle strategy;
-  // -1 means the port can only be polled.
+  // A file descriptor that becomes readable when receive() has work; -1 means the port can only
+  // be polled.
   virtual int wait_fd() const { return -1; }
+  // Whether receive() must be called every round. A port whose wait_fd() tells readiness at
+  // all times (a socket) is called only when it is ready; one whose wait fd works only while
+  // armed (a NIC's rx interrupt) is polled while the engine is awake.
+  virtual bool polled() const { return wait_fd() < 0; }
   // Called before the engine sleeps on wait_fd() and after it wakes; a port whose wake-up needs
   // arming (DPDK rx interrupts) does it here.
   virtual void arm_wakeup() {}

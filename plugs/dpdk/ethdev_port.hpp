@@ -33,6 +33,7 @@ class EthdevPort final : public Port {
   uint16_t receive(rte_mbuf** burst, uint16_t max) override;
   uint16_t transmit(rte_mbuf** burst, uint16_t n) override;
   int wait_fd() const override { return intr_epoll_fd_; }
+  bool polled() const override { return true; }  // the interrupt only wakes a sleeping engine
   void arm_wakeup() override;
   void disarm_wakeup() override;
   std::string_view kind() const override { return "dpdk"; }

@@ -63,35 +63,40 @@ Engine::PortRef Engine::attach(Segment& segment, std::unique_ptr<Port> port,
   if (find_port(port->name())) throw ConfigError("port " + port->name() + " already exists");
   Port* raw = port.get();
   const uint16_t id = segment.attach(std::move(port));
+  auto a =
+      std::make_unique<Attached>(Attached{raw, &segment, id, std::move(on_closed), raw->polled()});
   const int fd = raw->wait_fd();
   if (fd >= 0) {
-    watch(fd, EPOLLIN, {});
-  } else {
-    ++ports_without_fd_;
+    auto w = std::make_shared<Watch>();
+    w->port = a.get();
+    add_watch(fd, EPOLLIN, std::move(w));
   }
-  polled_.push_back(Polled{raw, &segment, id, std::move(on_closed)});
+  if (a->polled) {
+    ++polled_count_;
+    if (fd < 0) ++polled_without_fd_;
+  }
+  ports_.push_back(std::move(a));
   return PortRef{&segment, id};
 }
 
 std::unique_ptr<Port> Engine::detach(Port& port) {
-  auto it = std::find_if(polled_.begin(), polled_.end(),
-                         [&](const Polled& p) { return p.port == &port; });
-  if (it == polled_.end()) return nullptr;
+  auto it = std::find_if(ports_.begin(), ports_.end(), [&](auto& a) { return a->port == &port; });
+  if (it == ports_.end()) return nullptr;
   const int fd = port.wait_fd();
-  if (fd >= 0) {
-    unwatch(fd);
-  } else {
-    --ports_without_fd_;
+  if (fd >= 0) unwatch(fd);
+  if ((*it)->polled) {
+    --polled_count_;
+    if (fd < 0) --polled_without_fd_;
   }
-  Segment* seg = it->segment;
-  const uint16_t id = it->id;
-  polled_.erase(it);
+  Segment* seg = (*it)->segment;
+  const uint16_t id = (*it)->id;
+  ports_.erase(it);
   return seg->detach(id);
 }
 
 std::optional<Engine::PortRef> Engine::find_port(std::string_view name) const {
-  for (const Polled& p : polled_) {
-    if (p.port->name() == name) return PortRef{p.segment, p.id};
+  for (auto& a : ports_) {
+    if (a->port->name() == name) return PortRef{a->segment, a->id};
   }
   return std::nullopt;
 }
@@ -102,14 +107,20 @@ void Engine::for_each_port(const std::function<void(Segment&, uint16_t, Port&)>&
   }
 }
 
-void Engine::watch(int fd, uint32_t events, FdCallback cb) {
+void Engine::add_watch(int fd, uint32_t events, std::shared_ptr<Watch> w) {
   epoll_event ev{};
   ev.events = events;
   ev.data.fd = fd;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
     throw std::system_error(errno, std::generic_category(), "engine: epoll_ctl add");
   }
-  watches_[fd] = std::make_shared<Watch>(Watch{std::move(cb)});
+  watches_[fd] = std::move(w);
+}
+
+void Engine::watch(int fd, uint32_t events, FdCallback cb) {
+  auto w = std::make_shared<Watch>();
+  w->cb = std::move(cb);
+  add_watch(fd, events, std::move(w));
 }
 
 void Engine::modify(int fd, uint32_t events) {
@@ -140,80 +151,106 @@ void Engine::stop() {
   [[maybe_unused]] ssize_t r = ::write(wake_fd_, &one, sizeof one);
 }
 
-uint32_t Engine::poll_ports() {
+uint32_t Engine::take(Attached& a) {
+  // Once a round: a port both ready and hot is not taken twice.
+  if (a.served == stats_.rounds) return 0;
+  a.served = stats_.rounds;
   rte_mbuf* burst[kBurst];
-  uint32_t got = 0;
-  for (const Polled& p : polled_) {
-    const uint16_t n = p.port->receive(burst, kBurst);
-    if (n == 0) continue;
-    got += n;
-    p.segment->process(p.id, burst, n, now_ms_);
+  const uint16_t n = a.port->receive(burst, kBurst);
+  a.hot = n == kBurst;
+  if (n > 0) a.segment->process(a.id, burst, n, now_ms_);
+  return n;
+}
+
+int Engine::timeout_ms(bool frames_moved) {
+  if (options_.idle == IdleMode::busy || frames_moved) return 0;
+  // Polled ports are spun on for a while after the last frame. Socket ports are not: they wake
+  // us when they have work, and spinning on them cost 2-5x the CPU per frame at partial load
+  // for some 15 % more at full load (bench/RESULTS.md).
+  if (polled_count_ > 0 && empty_rounds_ < options_.spin_rounds) return 0;
+  uint64_t due = UINT64_MAX;
+  for (const Timer& t : timers_)
+    due = std::min(due, t.due_ms);
+  int64_t wait = due == UINT64_MAX ? -1 : std::max<int64_t>(0, static_cast<int64_t>(due - now_ms_));
+  if (polled_without_fd_ > 0 && (wait < 0 || wait > sleep_ms_)) wait = sleep_ms_;
+  return static_cast<int>(wait);
+}
+
+void Engine::arm(bool on) {
+  for (auto& a : ports_) {
+    if (!a->polled || a->port->wait_fd() < 0) continue;
+    if (on) {
+      a->port->arm_wakeup();
+    } else {
+      a->port->disarm_wakeup();
+    }
   }
-  for (auto& s : segments_)
-    s->flush();
-  return got;
 }
 
 void Engine::run_round() {
-  const uint32_t got = poll_ports();
-  stats_.frames += got;
   ++stats_.rounds;
-  now_ms_ = monotonic_ms();
-  if (now_ms_ >= next_service_ms_) {
-    service(0);
-    next_service_ms_ = now_ms_ + options_.service_ms;
+  const int timeout = timeout_ms(frames_moved_);
+  const bool sleeping = timeout != 0;
+  epoll_event events[64];
+  int ready = 0;
+  // Polled ports keep the engine busy; then readiness is asked for only now and then, not at
+  // the cost of a system call every round.
+  const bool ask = sleeping || polled_count_ == 0 || ++epoll_skips_ >= kEpollEvery;
+  if (ask) {
+    epoll_skips_ = 0;
+    if (sleeping) {
+      arm(true);
+      ++stats_.sleeps;
+    }
+    ready = epoll_wait(epoll_fd_, events, 64, timeout);
+    if (sleeping) arm(false);
   }
+  now_ms_ = monotonic_ms();
+
+  uint32_t got = 0;
+  int control[64];
+  int n_control = 0;
+  for (int i = 0; i < ready; ++i) {
+    auto it = watches_.find(events[i].data.fd);
+    if (it == watches_.end()) continue;
+    Watch& w = *it->second;
+    if (w.port != nullptr) {
+      if (!w.port->polled) got += take(*w.port);  // polled ones come next anyway
+    } else {
+      control[n_control++] = i;
+    }
+  }
+  for (auto& a : ports_) {
+    if (a->polled || a->hot) got += take(*a);
+  }
+  for (auto& s : segments_)
+    s->flush();
+
+  // The control plane after the frames: its callbacks may add and remove ports.
+  for (int k = 0; k < n_control; ++k) {
+    const epoll_event& ev = events[control[k]];
+    auto it = watches_.find(ev.data.fd);
+    if (it == watches_.end()) continue;
+    const std::shared_ptr<Watch> w = it->second;  // the callback may unwatch its own fd
+    if (w->cb) w->cb(ev.events);
+  }
+  run_timers();
+  reap_closed();
+
+  stats_.frames += got;
+  frames_moved_ = got > 0;
   if (got > 0) {
     empty_rounds_ = 0;
     sleep_ms_ = options_.poll_sleep_ms;
-  } else if (options_.idle == IdleMode::adaptive && ++empty_rounds_ >= options_.spin_rounds) {
-    // Spinning pays only while frames flow: after a sleep that brought nothing, one empty
-    // round sends the engine back to sleep.
-    sleep();
-    empty_rounds_ = options_.spin_rounds - 1;
+  } else {
+    ++empty_rounds_;
+    if (sleeping && timeout > 0) sleep_ms_ = std::min(sleep_ms_ * 2, options_.poll_sleep_max_ms);
   }
 }
 
 void Engine::run() {
   while (!stopping())
     run_round();
-}
-
-int Engine::next_timeout() const {
-  uint64_t due = UINT64_MAX;
-  for (const Timer& t : timers_)
-    due = std::min(due, t.due_ms);
-  int64_t wait = due == UINT64_MAX ? -1 : static_cast<int64_t>(due) - static_cast<int64_t>(now_ms_);
-  if (wait < 0 && due != UINT64_MAX) wait = 0;
-  if (ports_without_fd_ > 0 && (wait < 0 || wait > sleep_ms_)) wait = sleep_ms_;
-  return static_cast<int>(wait);
-}
-
-void Engine::sleep() {
-  for (const Polled& p : polled_) {
-    if (p.port->wait_fd() >= 0) p.port->arm_wakeup();
-  }
-  ++stats_.sleeps;
-  service(next_timeout());
-  sleep_ms_ = std::min(sleep_ms_ * 2, options_.poll_sleep_max_ms);
-  for (const Polled& p : polled_) {
-    if (p.port->wait_fd() >= 0) p.port->disarm_wakeup();
-  }
-}
-
-void Engine::service(int timeout_ms) {
-  epoll_event events[64];
-  const int n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
-  now_ms_ = monotonic_ms();
-  for (int i = 0; i < n; ++i) {
-    auto it = watches_.find(events[i].data.fd);
-    if (it == watches_.end()) continue;
-    // Hold the watch: the callback may unwatch its own fd.
-    const std::shared_ptr<Watch> w = it->second;
-    if (w->cb) w->cb(events[i].events);
-  }
-  run_timers();
-  reap_closed();
 }
 
 void Engine::run_timers() {
@@ -226,22 +263,22 @@ void Engine::run_timers() {
 }
 
 void Engine::reap_closed() {
-  for (size_t i = 0; i < polled_.size();) {
-    Port& port = *polled_[i].port;
+  for (size_t i = 0; i < ports_.size();) {
+    Port& port = *ports_[i]->port;
     if (!port.closed()) {
       ++i;
       continue;
     }
-    ClosedHandler handler = polled_[i].on_closed;
+    ClosedHandler handler = ports_[i]->on_closed;
     if (handler) {
       handler(port);
     } else {
       log(LogLevel::info, "port %s closed: %s", port.name().c_str(), port.close_reason().c_str());
       detach(port);
     }
-    // The handler detached the port or brought it back; either way look at the same index again
-    // only if it is still there and still closed.
-    if (i < polled_.size() && polled_[i].port == &port && port.closed()) ++i;
+    // The handler detached the port or brought it back; look at this index again only if it
+    // still holds the same port, still closed.
+    if (i < ports_.size() && ports_[i]->port == &port && port.closed()) ++i;
   }
 }
 
