@@ -19,7 +19,8 @@ namespace {
 
 constexpr const char* kExamples = R"(Examples:
   vswitchd
-      one learning switch, no ports yet; add them with `vswitchctl port add`
+      as vde_switch with no options: a learning switch serving a VDE directory at
+      /tmp/vde.ctl; add more ports at run time with `vswitchctl port add`
   vswitchd --port dpdk,dev=net_tap0,dev.iface=vs0,role=host \
            --port dpdk,dev=net_af_packet0,dev.iface=eth1,role=uplink
   vswitchd --segment lab,mode=hub --segment lan,policy=host-only \
@@ -36,7 +37,15 @@ Port keys, common to every type: name=, segment=, role=vm|host|uplink|nat,
   dpdk: dev=DEVARGS, dev.KEY=VALUE (one more devarg), rxd=N, txd=N.
   vde: path=DIR (a VDE switch directory; --vde DIR is short for it), numports=N, mode=0600,
     dirmode=02700, group=G; its ports are named NAME:N (NAME from name=, default vde) and
-    take the port keys above as their defaults (mtu defaults to 9216 there).
+    take the port keys above as their defaults.
+  QEMU's socket backends, with QEMU's keys seen from the switch's side:
+    stream: server=on|off, addr.type=inet|unix, addr.host=, addr.port=, addr.path=
+    socket: listen=HOST:PORT | connect=HOST:PORT | udp=HOST:PORT,localaddr=HOST:PORT
+            | mcast=GROUP:PORT[,localaddr=IP]
+    dgram: local.type=, local.host=, local.port=, local.path=, remote.type=, remote.host=...
+    A server's clients become ports NAME:1, NAME:2...; a client side (server=off, connect=)
+    reconnects with back-off: reconnect=MS (100), reconnect-max=MS (5000).
+  Socket ports (vde, stream, socket, dgram) default to mtu=9216.
   Write a comma inside a value twice (,,), as in QEMU.
 Without --port, --vde or -s, vswitchd serves a VDE switch directory where vde_switch would
 (/tmp/vde.ctl, /var/run/vde.ctl for root).
