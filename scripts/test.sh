@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs every default test: once in a normal build, once under
-# AddressSanitizer and UndefinedBehaviorSanitizer.
+# Sets up, builds and runs every default test: a normal build with every test (unit, e2e and
+# the QEMU guest tests, label vm), then the unit and e2e tests again under AddressSanitizer and
+# UndefinedBehaviorSanitizer.
 #   scripts/test.sh            both builds
-#   scripts/test.sh --quick    the normal build only
-#   scripts/test.sh -L vm      also pass ctest options (here: the QEMU guest tests)
+#   scripts/test.sh --quick    the normal build only, without the QEMU guests
+#   scripts/test.sh -L vm      only these ctest labels (or any other ctest option), normal build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
@@ -11,23 +12,29 @@ ctest_args=()
 for a in "$@"; do
   if [[ $a == --quick ]]; then quick=1; else ctest_args+=("$a"); fi
 done
-((${#ctest_args[@]})) || ctest_args=(-LE 'vm|soak')
-scripts/deps.sh build test
+scripts/deps.sh build test vm
 jobs=$(nproc)
 
-run() {  # build dir, cmake options...
-  local dir=$1
-  shift
+run() {  # build dir, ctest options, then cmake options after --
+  local dir=$1 tests=$2
+  shift 2
   echo "== $dir: build" >&2
   cmake -S . -B "$dir" -DVSWITCH_BENCH=OFF "$@" >/dev/null
   cmake --build "$dir" -j"$jobs" >/dev/null
   echo "== $dir: test" >&2
-  (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 300 "${ctest_args[@]}")
+  # shellcheck disable=SC2086
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 900 $tests)
 }
 
-run build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-if ((!quick)); then
-  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
-  run build-asan -DCMAKE_BUILD_TYPE=Debug -DVSWITCH_SANITIZE=ON
+if ((${#ctest_args[@]})); then
+  run build "${ctest_args[*]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  exit 0
 fi
+if ((quick)); then
+  run build "-LE vm|soak" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  exit 0
+fi
+run build "-LE soak" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+run build-asan "-LE vm|soak" -DCMAKE_BUILD_TYPE=Debug -DVSWITCH_SANITIZE=ON
 echo "== all tests passed" >&2
