@@ -53,6 +53,7 @@ class VdeServer final : public PortOwner {
   VdeServer& operator=(const VdeServer&) = delete;
 
   void remove(Port& port) override;
+  std::vector<std::pair<std::string, std::string>> details() const override;
 
   const ServerOptions& options() const { return options_; }
   const std::string& dir() const { return options_.dir; }

@@ -396,13 +396,12 @@ VdeConsole::Reply VdeConsole::set_vlans(uint32_t port, uint16_t untagged, const 
   VlanConfig& c = s.vlan;
   c = VlanConfig{};
   if (tagged.empty()) {
-    // An untagged VLAN alone is an access port; VLAN 0 alone is the default, which here
-    // carries every VLAN, where vde_switch would drop tagged frames.
+    // Configured through the console, a port means what it means to vde_switch: its untagged
+    // VLAN alone, VLAN 0 included. Only a port never configured keeps the default that
+    // carries every VLAN.
     if (untagged == kNoVlanVde) return Reply::fail(EINVAL);
-    if (untagged != 0) {
-      c.mode = VlanMode::access;
-      c.tag = untagged;
-    }
+    c.mode = VlanMode::access;
+    c.tag = untagged;
   } else if (untagged == kNoVlanVde) {
     c.trunks = tagged;
   } else if (untagged == 0) {
