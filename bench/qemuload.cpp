@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "vswitch/ether.hpp"
+
 namespace {
 
 struct Args {
@@ -256,9 +258,11 @@ int main(int argc, char** argv) {
     } else if (o == "--batch") {
       a.batch = atoi(next());
     } else if (o == "--src") {
-      if (!parse_mac(next(), a.src)) return 2;
+      if (!parse_mac(next(), a.src))
+        return fprintf(stderr, "qemuload: --src: not a MAC address\n"), 2;
     } else if (o == "--dst") {
-      if (!parse_mac(next(), a.dst)) return 2;
+      if (!parse_mac(next(), a.dst))
+        return fprintf(stderr, "qemuload: --dst: not a MAC address\n"), 2;
     } else {
       fprintf(stderr, "qemuload: unknown option %s\n", o.c_str());
       return 2;

@@ -34,6 +34,8 @@ extern "C" {
 #include <string_view>
 #include <vector>
 
+#include "vswitch/ether.hpp"
+
 namespace {
 
 // The largest frame vdeplug4 carries (VDE_ETHBUFSIZE): a sink never truncates what a switch
@@ -79,34 +81,12 @@ double now_s() {
   die(what + ": " + strerror(errno));
 }
 
+// The switch's own parser, so every tool reads addresses the same way.
 std::optional<Mac> parse_mac(std::string_view text) {
+  const auto mac = vswitch::MacAddr::parse(text);
+  if (!mac) return std::nullopt;
   Mac m{};
-  size_t pos = 0;
-  for (size_t i = 0; i < m.size(); ++i) {
-    if (i > 0) {
-      if (pos >= text.size() || text[pos] != ':') return std::nullopt;
-      ++pos;
-    }
-    unsigned v = 0;
-    size_t digits = 0;
-    for (; pos < text.size() && digits < 2; ++pos, ++digits) {
-      const char c = text[pos];
-      unsigned d = 0;
-      if (c >= '0' && c <= '9') {
-        d = static_cast<unsigned>(c - '0');
-      } else if (c >= 'a' && c <= 'f') {
-        d = static_cast<unsigned>(c - 'a' + 10);
-      } else if (c >= 'A' && c <= 'F') {
-        d = static_cast<unsigned>(c - 'A' + 10);
-      } else {
-        break;
-      }
-      v = v * 16 + d;
-    }
-    if (digits == 0) return std::nullopt;
-    m[i] = static_cast<uint8_t>(v);
-  }
-  if (pos != text.size()) return std::nullopt;
+  mac->to_bytes(m.data());
   return m;
 }
 

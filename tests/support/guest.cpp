@@ -59,20 +59,7 @@ Guest::Guest(const std::string& kit, const GuestSpec& s, const std::string& log_
       "-device",
       (s.nic == "e1000" ? "e1000" : "virtio-net-pci") + std::string(",netdev=n0,mac=") + s.mac};
   argv.insert(argv.end(), qemu.begin(), qemu.end());
-  pid_ = fork();
-  if (pid_ == 0) {
-    const int null = open("/dev/null", O_RDWR);
-    dup2(null, 0);
-    dup2(null, 1);
-    dup2(null, 2);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    std::vector<char*> a;
-    for (auto& w : argv)
-      a.push_back(const_cast<char*>(w.c_str()));
-    a.push_back(nullptr);
-    execv(a[0], a.data());
-    _exit(127);
-  }
+  pid_ = spawn(argv);
 }
 
 Guest::~Guest() {

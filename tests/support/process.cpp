@@ -89,22 +89,33 @@ void drop_to_nobody() {
 
 }  // namespace
 
+pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path,
+            const std::string& err_path, const std::function<void()>& in_child) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  auto open_out = [](const std::string& path) {
+    return path.empty() ? open("/dev/null", O_WRONLY)
+                        : open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+  };
+  dup2(open("/dev/null", O_RDONLY), 0);
+  dup2(open_out(out_path), 1);
+  // One file for both when they are the same: a log in order.
+  dup2(err_path == out_path && !out_path.empty() ? 1 : open_out(err_path), 2);
+  // Should the test itself die, what it started goes with it rather than linger.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (in_child) in_child();
+  std::vector<char*> args;
+  for (auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  execv(args[0], args.data());
+  _exit(127);
+}
+
 RunResult run_program(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   TempDir tmp;
   const std::string out_path = tmp.file("out"), err_path = tmp.file("err");
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(out, 1);
-    dup2(err, 2);
-    std::vector<char*> args;
-    for (auto& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
+  const pid_t pid = spawn(argv, out_path, err_path);
   RunResult r;
   auto st = wait_exit(pid, timeout);
   if (!st) {
@@ -173,21 +184,11 @@ Vswitchd::Vswitchd(const std::vector<std::string>& args, DaemonOptions opts) {
     // ip netns exec execs the switch in place: the PID we hold stays the switch's.
     argv.insert(argv.begin(), {"/usr/sbin/ip", "netns", "exec", opts.netns});
   }
-  pid_ = fork();
-  if (pid_ == 0) {
-    const int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
-    dup2(log, 1);
-    dup2(log, 2);
+  // SIGTERM rather than SIGKILL when the test dies: the switch cleans its files up.
+  pid_ = spawn(argv, log_path_, log_path_, [drop] {
     if (drop) drop_to_nobody();
-    // Should the test itself die, its switch goes with it rather than linger.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
-    std::vector<char*> a;
-    for (auto& s : argv)
-      a.push_back(const_cast<char*>(s.c_str()));
-    a.push_back(nullptr);
-    execv(a[0], a.data());
-    _exit(127);
-  }
+  });
   if (opts.wait_ready) {
     ready_ = wait_until(
                  [&] {

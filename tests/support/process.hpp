@@ -33,6 +33,12 @@ class TempDir {
 
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
 
+// Starts argv[0] (a path) with its stdout and stderr in these files, /dev/null for an empty
+// name; the child dies with the test. `in_child` runs in the child before exec (to drop
+// privileges, say). Returns the child's pid.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path = "",
+            const std::string& err_path = "", const std::function<void()>& in_child = {});
+
 struct RunResult {
   int status = -1;  // exit status, or -1 when killed at the timeout
   std::string out;
