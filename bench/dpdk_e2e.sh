@@ -75,7 +75,6 @@ vswitchd_mpps() {
   printf '%s\n' "${samples[@]}" | median
 }
 
-command -v bc >/dev/null || scripts/deps.sh build  # bc comes with the base system on Debian
 ghz=$(awk -F: '/cpu MHz/ {print $2/1000; exit}' /proc/cpuinfo)
 echo "machine: $(nproc) x $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ //') at ${ghz} GHz"
 echo "frames: 64 bytes on the wire (60 + FCS), $MACS addresses a side; $RUNS runs of $SECS s, core $CORE"
