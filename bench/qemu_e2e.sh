@@ -30,7 +30,8 @@ median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+
 cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 port=$((20000 + RANDOM % 20000))
 
-# run_once TRANSPORT SIZE via: prints "Mpps loss_frames cpu_us_per_frame dropped"
+# run_once TRANSPORT SIZE direct|switch: sets R_MPPS R_LOST R_CPU_US R_DROPPED. Runs in this
+# shell, not a subshell, so that the cleanup trap knows every process it started.
 run_once() {
   local transport=$1 size=$2 via=$3 vs=0 sink_args gen_args
   local bytes=$((size - 4))
@@ -85,9 +86,11 @@ run_once() {
     kill -TERM "$vs"
     wait "$vs" || true
   fi
-  local cpu_us=0
-  ((received > 0)) && cpu_us=$(echo "($c1 - $c0) * 10000 / $received" | bc -l)
-  echo "$(echo "$received / $seconds / 1000000" | bc -l) $((sent - received)) $cpu_us ${dropped:-0}"
+  R_CPU_US=0
+  ((received > 0)) && R_CPU_US=$(echo "($c1 - $c0) * 10000 / $received" | bc -l)
+  R_MPPS=$(echo "$received / $seconds / 1000000" | bc -l)
+  R_LOST=$((sent - received))
+  R_DROPPED=${dropped:-0}
 }
 
 echo "machine: $(nproc) x $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ //'), kernel $(uname -r)"
@@ -98,14 +101,14 @@ for transport in tcp dgram; do
   for size in $SIZES; do
     direct=() through=() dlost=0 slost=0 cpus=() drops=0
     for _ in $(seq "$RUNS"); do
-      read -r m l _ _ < <(run_once "$transport" "$size" direct)
-      direct+=("$m")
-      dlost=$((dlost + l))
-      read -r m l c d < <(run_once "$transport" "$size" switch)
-      through+=("$m")
-      slost=$((slost + l))
-      drops=$((drops + d))
-      cpus+=("$c")
+      run_once "$transport" "$size" direct
+      direct+=("$R_MPPS")
+      dlost=$((dlost + R_LOST))
+      run_once "$transport" "$size" switch
+      through+=("$R_MPPS")
+      slost=$((slost + R_LOST))
+      drops=$((drops + R_DROPPED))
+      cpus+=("$R_CPU_US")
     done
     dm=$(printf '%s\n' "${direct[@]}" | median)
     sm=$(printf '%s\n' "${through[@]}" | median)
