@@ -18,13 +18,19 @@ std::vector<uint64_t> keys(size_t n, uint64_t salt) {
   return k;
 }
 
-void BM_FdbLookupHit(benchmark::State& state) {
-  const auto n = static_cast<size_t>(state.range(0));
-  Fdb fdb(static_cast<uint32_t>(n));
+// A full table of n addresses spread over 32 ports, and its keys in another order.
+std::vector<uint64_t> fill(Fdb& fdb, size_t n) {
   auto k = keys(n, 1);
   for (size_t i = 0; i < n; ++i)
     fdb.learn(k[i], static_cast<uint16_t>(i & 31), 0, 0);
   std::shuffle(k.begin(), k.end(), std::mt19937_64(2));
+  return k;
+}
+
+void BM_FdbLookupHit(benchmark::State& state) {
+  const auto n = static_cast<size_t>(state.range(0));
+  Fdb fdb(static_cast<uint32_t>(n));
+  const auto k = fill(fdb, n);
   size_t i = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(fdb.lookup(k[i]));
@@ -37,9 +43,7 @@ BENCHMARK(BM_FdbLookupHit)->Arg(1 << 10)->Arg(1 << 16)->Arg(1 << 20);
 void BM_FdbLookupMiss(benchmark::State& state) {
   const auto n = static_cast<size_t>(state.range(0));
   Fdb fdb(static_cast<uint32_t>(n));
-  const auto k = keys(n, 1);
-  for (size_t i = 0; i < n; ++i)
-    fdb.learn(k[i], 1, 0, 0);
+  fill(fdb, n);
   const auto absent = keys(n, 3);
   size_t i = 0;
   for (auto _ : state) {
@@ -54,10 +58,7 @@ BENCHMARK(BM_FdbLookupMiss)->Arg(1 << 10)->Arg(1 << 16)->Arg(1 << 20);
 void BM_FdbLearnRefresh(benchmark::State& state) {
   const auto n = static_cast<size_t>(state.range(0));
   Fdb fdb(static_cast<uint32_t>(n));
-  auto k = keys(n, 1);
-  for (size_t i = 0; i < n; ++i)
-    fdb.learn(k[i], static_cast<uint16_t>(i & 31), 0, 0);
-  std::shuffle(k.begin(), k.end(), std::mt19937_64(2));
+  const auto k = fill(fdb, n);
   size_t i = 0;
   uint64_t now = 0;
   for (auto _ : state) {

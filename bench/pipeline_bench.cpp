@@ -166,45 +166,35 @@ void BM_LearnedUnicastTagged(benchmark::State& state) {
 }
 BENCHMARK(BM_LearnedUnicastTagged);
 
-void BM_FloodToFourPorts(benchmark::State& state) {
-  Rig rig({});
+// One source port sending 512 addresses' worth of frames to `to` (broadcast, or 512 others)
+// across `sinks` more ports, in a switch or a hub.
+void fan_out(benchmark::State& state, Forwarding forwarding, int sinks, bool broadcast) {
+  SegmentSettings s;
+  s.forwarding = forwarding;
+  Rig rig(s);
   LoopPort& a = rig.add("a");
-  for (int i = 1; i <= 4; ++i)
+  for (int i = 1; i <= sinks; ++i)
     rig.add("p" + std::to_string(i)).home = &a;
   std::vector<Bytes> traffic;
-  for (uint64_t i = 0; i < 512; ++i)
-    traffic.push_back(test::frame(test::kBroadcast, mac(i)));
+  for (uint64_t i = 0; i < 512; ++i) {
+    traffic.push_back(test::frame(broadcast ? test::kBroadcast : mac(1000 + i), mac(i)));
+  }
   a.load(traffic, test::test_pool(), 4);
   run(state, rig);
+}
+
+void BM_FloodToFourPorts(benchmark::State& state) {
+  fan_out(state, Forwarding::learning, 4, true);
 }
 BENCHMARK(BM_FloodToFourPorts);
 
 void BM_HubToFourPorts(benchmark::State& state) {
-  SegmentSettings s;
-  s.forwarding = Forwarding::hub;
-  Rig rig(s);
-  LoopPort& a = rig.add("a");
-  for (int i = 1; i <= 4; ++i)
-    rig.add("p" + std::to_string(i)).home = &a;
-  std::vector<Bytes> traffic;
-  for (uint64_t i = 0; i < 512; ++i)
-    traffic.push_back(test::frame(mac(1000 + i), mac(i)));
-  a.load(traffic, test::test_pool(), 4);
-  run(state, rig);
+  fan_out(state, Forwarding::hub, 4, false);
 }
 BENCHMARK(BM_HubToFourPorts);
 
 void BM_HubPortToPort(benchmark::State& state) {
-  SegmentSettings s;
-  s.forwarding = Forwarding::hub;
-  Rig rig(s);
-  LoopPort& a = rig.add("a");
-  rig.add("b").home = &a;
-  std::vector<Bytes> traffic;
-  for (uint64_t i = 0; i < 512; ++i)
-    traffic.push_back(test::frame(mac(1000 + i), mac(i)));
-  a.load(traffic, test::test_pool(), 4);
-  run(state, rig);
+  fan_out(state, Forwarding::hub, 1, false);
 }
 BENCHMARK(BM_HubPortToPort);
 
