@@ -35,7 +35,6 @@ class RxStash {
   rte_mbuf** data() { return m_; }
   // Takes the first k mbufs out (they now belong to the caller).
   void take(uint16_t k);
-  rte_mempool* pool() const { return pool_; }
 
  private:
   rte_mempool* pool_;

@@ -56,10 +56,8 @@ class StreamPort final : public Port {
 
   void attach_socket(Fd socket, std::string peer);
   bool connected() const { return static_cast<bool>(sock_); }
-  const std::string& peer() const { return peer_; }
   // Ends the connection (an operator's `port del`, a protocol error).
   void disconnect(const std::string& why);
-  uint64_t sessions() const { return sessions_; }
 
   uint16_t receive(rte_mbuf** burst, uint16_t max) override;
   uint16_t transmit(rte_mbuf** burst, uint16_t n) override;

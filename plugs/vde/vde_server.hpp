@@ -58,7 +58,6 @@ class VdeServer final : public PortOwner {
   const ServerOptions& options() const { return options_; }
   const std::string& dir() const { return options_.dir; }
   uint32_t numports() const { return options_.numports; }
-  uint64_t refusals() const { return refusals_; }
 
   PortRecord* record(uint32_t number);
   PortRecord& create_record(uint32_t number);  // throws ConfigError when out of range
