@@ -304,20 +304,25 @@ TEST_F(Vde, AStuckClientLosesItsOwnFramesAndCostsTheOthersNone) {
   VdeClient stuck(sw()), a(sw()), b(sw());
   ASSERT_TRUE(stuck.ok() && a.ok() && b.ok());
   ASSERT_TRUE(ports_become(*vs, 3));
-  // Paced so that a reader that reads keeps up; the stuck one fills its buffer all the same.
-  constexpr int kFrames = 20000;
+  // Sent in windows that the reader must have taken before the next goes, so the reader never
+  // has more in flight than its buffer holds however slow the machine; the stuck one, which never
+  // reads, fills its buffer all the same.
+  constexpr int kFrames = 30000, kWindow = 500;
   std::atomic<int> got{0};
   std::thread reader([&] {
     while (got < kFrames) {
-      if (!b.recv(2000)) break;
+      if (!b.recv(5000)) break;
       ++got;
     }
   });
-  for (int i = 0; i < kFrames; ++i) {
-    ASSERT_TRUE(a.send(frame(kBroadcast, mac(1), 46, static_cast<uint8_t>(i))));
-    if (i % 200 == 199) std::this_thread::sleep_for(5ms);
+  int sent = 0;
+  while (sent < kFrames) {
+    if (!a.send(frame(kBroadcast, mac(1), 46, static_cast<uint8_t>(sent)))) break;
+    ++sent;
+    if (sent % kWindow == 0 && !wait_until([&] { return got >= sent; }, 5s)) break;
   }
   reader.join();
+  EXPECT_EQ(sent, kFrames);
   EXPECT_EQ(got, kFrames);
   const int64_t dropped = vs->port_counter("vde:1", "drops.tx_full");
   EXPECT_GT(dropped, 0) << "the stuck client's buffer never filled";
