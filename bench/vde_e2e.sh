@@ -8,6 +8,7 @@
 # path's measured rate, where the loss should be 0. A fresh switch for every run.
 #   bench/vde_e2e.sh     SECONDS_PER_RUN=3 RUNS=3 BATCH=32 SIZES="64 1500" ZERO_LOSS_PCT=80
 #                        NO_BATCH=1 makes vdeload send and receive one frame a call
+#                        VSWITCHD_ARGS="--idle busy" adds options to vswitchd's command line
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${SECONDS_PER_RUN:-3}
@@ -16,6 +17,7 @@ BATCH=${BATCH:-32}
 SIZES=${SIZES:-64 1500}
 ZERO_LOSS_PCT=${ZERO_LOSS_PCT:-80}
 NO_BATCH=${NO_BATCH:-0}
+read -r -a VSW_ARGS <<<"${VSWITCHD_ARGS:-}"
 BUILD=${BUILD:-build-bench}
 DRAIN=0.5  # a sink stops after this much silence once frames have come
 
@@ -185,7 +187,7 @@ run_one() {
     spid=$(cat "$run/vde.pid")
     daemon_pids+=("$spid")
   else
-    "$BUILD"/vswitchd --vde "$dir" --control "$ctl" --log-level warn >"$run/switch.log" 2>&1 &
+    "$BUILD"/vswitchd --vde "$dir" --control "$ctl" --log-level warn "${VSW_ARGS[@]}" >"$run/switch.log" 2>&1 &
     spid=$!
     pids+=("$spid")
     await_socket "$dir/ctl" 10
@@ -348,7 +350,7 @@ drop_reasons() {
 }
 
 ghz=$(awk -F: '/cpu MHz/ {printf "%.2f", $2 / 1000; exit}' /proc/cpuinfo)
-echo "command: SECONDS_PER_RUN=$SECS RUNS=$RUNS BATCH=$BATCH SIZES=\"$SIZES\" ZERO_LOSS_PCT=$ZERO_LOSS_PCT NO_BATCH=$NO_BATCH bench/vde_e2e.sh"
+echo "command: SECONDS_PER_RUN=$SECS RUNS=$RUNS BATCH=$BATCH SIZES=\"$SIZES\" ZERO_LOSS_PCT=$ZERO_LOSS_PCT NO_BATCH=$NO_BATCH VSWITCHD_ARGS=\"${VSW_ARGS[*]}\" bench/vde_e2e.sh"
 echo "machine: $(nproc) x $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ //') at $ghz GHz," \
   "kernel $(uname -r), vde2 $(dpkg-query -W -f='${Version}' vde2), libvdeplug $(dpkg-query -W -f='${Version}' libvdeplug-dev)"
 echo "vdeload: $([[ $NO_BATCH == 1 ]] && echo 'one call a frame' || echo "sendmmsg/recvmmsg of $BATCH")," \
