@@ -1,5 +1,6 @@
-// The isolation contract of ../shared/docs/modes.md: which pairs of port roles may exchange
-// frames in a segment. A symmetric 4x4 bit matrix, checked for every frame and every copy.
+// The isolation contract of the networking modes (NAT, bridged, host-only, internal): which
+// pairs of port roles may exchange frames in a segment. A symmetric 4x4 bit matrix, checked for
+// every frame and every copy.
 #pragma once
 
 #include <array>

@@ -1,4 +1,4 @@
-// The VDE 2 switch protocol as clients speak it (../shared/docs/protocols.md §1): the request a
+// The VDE 2 switch protocol as clients speak it (vdeplug4 and vde_switch 2.3): the request a
 // client sends on DIR/ctl, in its version 3 and version 1 layouts, and the reply naming the
 // switch's data socket.
 #pragma once

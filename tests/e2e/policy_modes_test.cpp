@@ -1,4 +1,4 @@
-// The isolation contract of ../shared/docs/modes.md, one test per cell of its table, on real
+// The isolation contract of the networking modes, one test per cell of its table, on real
 // DPDK ports given roles. Every port first announces itself with a broadcast; a round later it
 // sends a unicast to every other port's (by then learned) address. A cell's answer must hold
 // for both: the flood and the learned unicast.

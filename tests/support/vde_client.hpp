@@ -3,8 +3,8 @@
 // proper client would send.
 //
 // libvdeplug loads its modules with RTLD_DEEPBIND, which AddressSanitizer's runtime refuses; in
-// the sanitizer build VdeClient therefore speaks the same handshake itself (vdeplug4's way,
-// protocols.md §1.2), so the switch under test is still the sanitized one.
+// the sanitizer build VdeClient therefore speaks the same handshake itself, the way vdeplug4
+// does, so the switch under test is still the sanitized one.
 #pragma once
 
 #include <sys/types.h>
