@@ -17,8 +17,11 @@ struct rte_mbuf;
 namespace vswitch {
 
 inline constexpr uint16_t kBurst = 32;
+// The most frames one Port::transmit() call is given: the switch buffers this many per port
+// before it flushes, and a plug may size its per-call arrays by it.
+inline constexpr uint16_t kTxBurstMax = 2 * kBurst;
 
-// What a port stands for in the isolation contract (../shared/docs/modes.md).
+// What a port stands for in the isolation contract of the networking modes.
 enum class Role : uint8_t { vm, host, uplink, nat };
 inline constexpr int kRoleCount = 4;
 std::string_view to_string(Role r);

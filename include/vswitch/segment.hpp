@@ -43,7 +43,8 @@ struct SegmentCounters {
 
 class Segment {
  public:
-  static constexpr uint16_t kTxBuffer = 64;
+  // A port's transmit buffer takes a whole received burst flooded to it before it must flush.
+  static_assert(kTxBurstMax >= kBurst);
 
   explicit Segment(SegmentSettings settings);
   ~Segment();
@@ -92,7 +93,7 @@ class Segment {
     uint32_t mtu = kDefaultMtu;
     uint16_t tx_n = 0;
     bool dirty = false;  // listed in dirty_
-    std::array<rte_mbuf*, kTxBuffer> tx{};
+    std::array<rte_mbuf*, kTxBurstMax> tx{};
   };
   struct Meta;
 

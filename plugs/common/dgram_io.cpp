@@ -143,50 +143,75 @@ uint16_t receive_datagrams(int fd, RxStash& stash, rte_mbuf** out, uint16_t max,
   return kept;
 }
 
+namespace {
+
+thread_local std::array<uint8_t, kMaxDatagramFrame> t_gather;
+
+// Points msg at the frame's pieces; a frame in more pieces than kMaxIov is first gathered into
+// `scratch` (false when it is too long even for that).
+bool describe(const rte_mbuf* m, mmsghdr& msg, iovec* iov, uint8_t* scratch, const sockaddr* to,
+              socklen_t to_len) {
+  int j = 0;
+  if (m->nb_segs <= kMaxIov) {
+    for (const rte_mbuf* s = m; s != nullptr; s = s->next)
+      iov[j++] = {rte_pktmbuf_mtod(s, void*), s->data_len};
+  } else {
+    if (m->pkt_len > kMaxDatagramFrame) return false;
+    const void* p = rte_pktmbuf_read(m, 0, m->pkt_len, scratch);
+    iov[j++] = {const_cast<void*>(p), m->pkt_len};
+  }
+  msg.msg_hdr = {};
+  msg.msg_hdr.msg_name = const_cast<sockaddr*>(to);
+  msg.msg_hdr.msg_namelen = to_len;
+  msg.msg_hdr.msg_iov = iov;
+  msg.msg_hdr.msg_iovlen = static_cast<size_t>(j);
+  return true;
+}
+
+}  // namespace
+
 SendResult send_datagrams(int fd, rte_mbuf* const* pkts, uint16_t n, const sockaddr* to,
                           socklen_t to_len) {
-  constexpr uint16_t kMax = 64;
   SendResult r;
-  mmsghdr msgs[kMax];
-  iovec iov[kMax][kMaxIov];
-  uint16_t k = 0;
-  for (uint16_t i = 0; i < n && k < kMax; ++i) {
-    const rte_mbuf* m = pkts[i];
-    // A frame within the MTU never needs more pieces than this with standard mbufs.
-    if (m->nb_segs > kMaxIov) {
-      r.failed++;
+  mmsghdr msgs[kTxBurstMax];
+  iovec iov[kTxBurstMax][kMaxIov];
+  // Each sendmmsg carries frames up to the next one that must be gathered, which then goes
+  // first in the following call, so one scratch buffer serves the whole burst.
+  while (r.sent < n) {
+    uint16_t k = 0;
+    while (r.sent + k < n && k < kTxBurstMax) {
+      const rte_mbuf* m = pkts[r.sent + k];
+      if (m->nb_segs > kMaxIov && k > 0) break;
+      if (!describe(m, msgs[k], iov[k], t_gather.data(), to, to_len)) break;
+      ++k;
+    }
+    if (k == 0) {
+      // Longer than any datagram transport carries: the switch's MTU check keeps such frames
+      // out, so this is a frame no plug made; it ends the burst to keep the delivered ones first.
       r.error = EMSGSIZE;
-      continue;
+      r.failed = static_cast<uint16_t>(n - r.sent);
+      return r;
     }
-    int j = 0;
-    for (const rte_mbuf* s = m; s != nullptr; s = s->next, ++j) {
-      iov[k][j] = {rte_pktmbuf_mtod(s, void*), s->data_len};
-    }
-    msgs[k].msg_hdr = {};
-    msgs[k].msg_hdr.msg_name = const_cast<sockaddr*>(to);
-    msgs[k].msg_hdr.msg_namelen = to_len;
-    msgs[k].msg_hdr.msg_iov = iov[k];
-    msgs[k].msg_hdr.msg_iovlen = static_cast<size_t>(j);
-    ++k;
-  }
-  uint16_t done = 0;
-  while (done < k) {
-    const int sent = sendmmsg(fd, msgs + done, k - done, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (sent < 0 && errno == EINTR) continue;
-    if (sent < 0) {
-      // The first datagram of the rest failed; the others share its fate.
-      const auto left = static_cast<uint16_t>(k - done);
-      r.error = errno;
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-        r.full = static_cast<uint16_t>(r.full + left);
-      } else {
-        r.failed = static_cast<uint16_t>(r.failed + left);
+    uint16_t done = 0;
+    while (done < k) {
+      const int sent = sendmmsg(fd, msgs + done, k - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (sent < 0 && errno == EINTR) continue;
+      if (sent < 0) {
+        // The first datagram of the rest failed; the rest of the burst shares its fate.
+        r.sent = static_cast<uint16_t>(r.sent + done);
+        const auto left = static_cast<uint16_t>(n - r.sent);
+        r.error = errno;
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+          r.full = left;
+        } else {
+          r.failed = left;
+        }
+        return r;
       }
-      break;
+      done = static_cast<uint16_t>(done + sent);
     }
-    done = static_cast<uint16_t>(done + sent);
+    r.sent = static_cast<uint16_t>(r.sent + k);
   }
-  r.sent = done;
   return r;
 }
 

@@ -61,14 +61,16 @@ uint16_t receive_datagrams(int fd, RxStash& stash, rte_mbuf** out, uint16_t max,
 rte_mbuf* mbuf_from_bytes(rte_mempool* pool, const uint8_t* data, uint32_t len);
 
 struct SendResult {
-  uint16_t sent = 0;
-  uint16_t full = 0;    // the socket buffer was full (EAGAIN): dropped
-  uint16_t failed = 0;  // any other error (peer gone, refused): dropped
+  uint16_t sent = 0;    // always the first frames of the burst
+  uint16_t full = 0;    // the socket buffer was full (EAGAIN): not sent
+  uint16_t failed = 0;  // any other error (peer gone, refused): not sent
   int error = 0;        // the errno of the failure, if any
 };
 
-// Sends pkts[0..n) as one datagram each (to `to` if given, else the connected peer). Does not
-// free or count anything: the caller owns the mbufs and decides what a failure means.
+// Sends pkts[0..n) as one datagram each, in order (kTxBurstMax to a system call), to `to` if given,
+// else to the connected peer. The frames after the first that fails are not sent either, so
+// sent + full + failed == n. Does not free or count anything: the caller owns the mbufs and
+// decides what a failure means.
 SendResult send_datagrams(int fd, rte_mbuf* const* pkts, uint16_t n, const sockaddr* to = nullptr,
                           socklen_t to_len = 0);
 

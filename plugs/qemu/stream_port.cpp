@@ -198,12 +198,11 @@ uint16_t StreamPort::transmit(rte_mbuf** burst, uint16_t n) {
   if (pending_.empty()) {
     // One gathered write for the burst: length words and frame pieces.
     constexpr int kMaxIov = 512;
-    constexpr uint16_t kMaxFrames = 64;
     iovec iov[kMaxIov];
-    uint8_t hdrs[kMaxFrames][4];
+    uint8_t hdrs[kTxBurstMax][4];
     int k = 0;
     uint16_t framed = 0;
-    for (; framed < n && framed < kMaxFrames; ++framed) {
+    for (; framed < n && framed < kTxBurstMax; ++framed) {
       const rte_mbuf* m = burst[framed];
       if (k + 1 + m->nb_segs > kMaxIov) break;
       const uint32_t len = m->pkt_len;

@@ -51,15 +51,21 @@ uint16_t VdePort::receive(rte_mbuf** burst, uint16_t max) {
 }
 
 uint16_t VdePort::transmit(rte_mbuf** burst, uint16_t n) {
+  if (endpoints_.empty()) {
+    counters().drop(DropReason::tx_error, n);
+    rte_pktmbuf_free_bulk(burst, n);
+    return 0;
+  }
+  // A frame has left the port when one endpoint took it; each endpoint's losses are counted.
+  // Every endpoint takes a prefix of the burst, so the longest is the port's prefix.
   uint16_t delivered = 0;
-  for (size_t k = 0; k < endpoints_.size(); ++k) {
-    const SendResult r = send_datagrams(endpoints_[k].data.get(), burst, n);
+  for (const Endpoint& ep : endpoints_) {
+    const SendResult r = send_datagrams(ep.data.get(), burst, n);
     // A slow client loses its own frames and costs the others nothing: no waiting, no queue.
     counters().drop(DropReason::tx_full, r.full);
     counters().drop(DropReason::tx_error, r.failed);
-    if (k == 0) delivered = r.sent;
+    delivered = std::max(delivered, r.sent);
   }
-  if (endpoints_.empty()) counters().drop(DropReason::tx_error, n);
   rte_pktmbuf_free_bulk(burst, n);
   return delivered;
 }

@@ -384,8 +384,9 @@ void Segment::deliver_group(const std::vector<uint16_t>& outs, rte_mbuf* m) {
       slots_[out]->port->counters().drop(DropReason::no_buffer);
     return;
   }
-  // One mbuf for every destination: each transmit releases one reference.
-  if (outs.size() > 1) rte_mbuf_refcnt_update(m, static_cast<int16_t>(outs.size() - 1));
+  // One mbuf for every destination: each transmit releases one reference. Every segment of a
+  // chain takes the references, since freeing a chain releases each of its segments.
+  if (outs.size() > 1) rte_pktmbuf_refcnt_update(m, static_cast<int16_t>(outs.size() - 1));
   for (uint16_t out : outs)
     enqueue(out, m);
 }
@@ -397,12 +398,12 @@ void Segment::enqueue(uint16_t out, rte_mbuf* m) {
     dirty_.push_back(out);
   }
   s.tx[s.tx_n++] = m;
-  if (s.tx_n == kTxBuffer) transmit(s);
+  if (s.tx_n == kTxBurstMax) transmit(s);
 }
 
 void Segment::transmit(Slot& s) {
   const uint16_t n = s.tx_n;
-  uint32_t lengths[kTxBuffer];
+  uint32_t lengths[kTxBurstMax];
   for (uint16_t i = 0; i < n; ++i)
     lengths[i] = s.tx[i]->pkt_len;
   s.tx_n = 0;

@@ -108,6 +108,27 @@ TEST_F(Vde, TwoEndpointsOfOneUserShareAPort) {
   EXPECT_EQ(fdb.items()[0].get("port")->as_string(), "vde:5");
 }
 
+// A frame has left a port when one of its endpoints took it, whichever that was.
+TEST_F(Vde, AFrameOneEndpointTookCountsAsSentWhenAnotherIsFull) {
+  auto vs = start();
+  VdeClient stuck(sw() + "[5]"), reader(sw() + "[5]"), sender(sw());
+  ASSERT_TRUE(stuck.ok() && reader.ok() && sender.ok());
+  ASSERT_TRUE(ports_become(*vs, 2));
+  constexpr int kFrames = 6000, kWindow = 500;
+  const Bytes f = frame(kBroadcast, mac(1), 1000, 1);
+  int got = 0;
+  for (int sent = 0; sent < kFrames;) {
+    ASSERT_TRUE(sender.send(f));
+    if (++sent % kWindow != 0) continue;
+    while (got < sent && reader.recv(5000))
+      ++got;
+    ASSERT_EQ(got, sent);
+  }
+  EXPECT_GT(vs->port_counter("vde:5", "drops.tx_full"), 0) << "the stuck endpoint never filled";
+  EXPECT_EQ(vs->port_counter("vde:5", "out_packets"), kFrames);
+  EXPECT_EQ(vs->port_counter("vde:5", "out_bytes"), int64_t{kFrames} * int64_t(f.size()));
+}
+
 TEST_F(Vde, RefusedClientsFailFastWithALoggedReason) {
   auto vs = start();
   auto refused = [&](const std::string& vnl, const std::string& reason) {
