@@ -16,7 +16,7 @@
 namespace vswitch::plugs::qemu {
 
 StreamServer::StreamServer(PlugHost& host, StreamServerOptions options)
-    : host_(host), options_(std::move(options)) {
+    : host_(host), options_(std::move(options)), acceptor_(options_.name) {
   const SocketAddress& a = options_.address;
   if (a.family() == AF_UNIX) {
     listen_ = bind_unix(a.str(), SOCK_STREAM, options_.mode);
@@ -46,8 +46,7 @@ void StreamServer::accept_clients() {
   for (;;) {
     sockaddr_storage peer{};
     socklen_t len = sizeof peer;
-    const int fd = accept4(listen_.get(), reinterpret_cast<sockaddr*>(&peer), &len,
-                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int fd = acceptor_.accept(listen_.get(), reinterpret_cast<sockaddr*>(&peer), &len);
     if (fd < 0) return;
     Fd sock(fd);
     if (peer.ss_family != AF_UNIX) {
@@ -88,7 +87,8 @@ void StreamServer::closed(Port& port) {
 std::vector<std::pair<std::string, std::string>> StreamServer::details() const {
   return {{"connections", std::to_string(ports_.size())},
           {"accepted", std::to_string(accepted_)},
-          {"protocol_errors", std::to_string(protocol_errors_)}};
+          {"protocol_errors", std::to_string(protocol_errors_)},
+          {"shed_no_fd", std::to_string(acceptor_.shed())}};
 }
 
 void StreamServer::remove(Port& port) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "common/acceptor.hpp"
 #include "common/fd.hpp"
 #include "common/socket_address.hpp"
 #include "qemu/stream_port.hpp"
@@ -36,6 +37,7 @@ class StreamServer final : public PortOwner {
   PlugHost& host_;
   StreamServerOptions options_;
   Fd listen_;
+  Acceptor acceptor_;
   std::map<uint32_t, StreamPort*> ports_;  // by number
   uint32_t next_ = 1;
   uint64_t accepted_ = 0;

@@ -81,6 +81,7 @@ VdeServer::VdeServer(PlugHost& host, ServerOptions options)
     throw ConfigError("vde: " + given + ": " + std::strerror(errno));
   }
   options_.dir = real;
+  acceptor_ = Acceptor("vde " + options_.dir);
   ctl_path_ = options_.dir + "/ctl";
   try {
     ctl_ = bind_unix(ctl_path_, SOCK_STREAM, options_.mode, options_.group, 15);
@@ -174,7 +175,7 @@ std::optional<uint32_t> VdeServer::number_of(const Port& port) const {
 
 void VdeServer::accept_clients() {
   for (;;) {
-    const int fd = accept4(ctl_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int fd = acceptor_.accept(ctl_.get());
     if (fd < 0) return;
     pending_.emplace(fd, Pending{Fd(fd), {}, host_.now_ms()});
     host_.watch(fd, EPOLLIN, [this, fd](uint32_t) { on_request_bytes(fd); });
@@ -417,7 +418,8 @@ std::vector<std::pair<std::string, std::string>> VdeServer::details() const {
     active += r && r->active ? 1 : 0;
   return {{"ports_active", std::to_string(active)},
           {"endpoints", std::to_string(attached_.size())},
-          {"refused", std::to_string(refusals_)}};
+          {"refused", std::to_string(refusals_)},
+          {"shed_no_fd", std::to_string(acceptor_.shed())}};
 }
 
 void VdeServer::remove(Port& port) {

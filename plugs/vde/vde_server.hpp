@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/acceptor.hpp"
 #include "common/fd.hpp"
 #include "vde/protocol.hpp"
 #include "vde/vde_port.hpp"
@@ -99,6 +100,7 @@ class VdeServer final : public PortOwner {
   PlugHost& host_;
   ServerOptions options_;
   Fd ctl_;
+  Acceptor acceptor_{"vde"};
   std::string ctl_path_;
   PlugHost::TimerId timer_ = 0;
   std::map<int, Pending> pending_;

@@ -4,6 +4,7 @@
 
 #include "daemon.hpp"
 #include "vswitch/error.hpp"
+#include "vswitch/log.hpp"
 
 namespace vswitch::daemon {
 
@@ -46,6 +47,19 @@ Value segment_row(const Segment& s) {
       .set("aged", f.counters().aged)
       .set("evicted", f.counters().evicted)
       .set("flooded", s.counters().flooded);
+  return row;
+}
+
+Value listener_row(const Listener& l) {
+  Value stats = Value::object();
+  for (auto& [k, v] : l.plug->details())
+    stats.set(k, v);
+  Value row = Value::object();
+  row.set("name", l.name)
+      .set("type", l.type)
+      .set("segment", l.segment)
+      .set("where", l.where)
+      .set("stats", std::move(stats));
   return row;
 }
 
@@ -191,18 +205,8 @@ Reply Commands::run(const std::vector<std::string>& args) try {
       s->for_each_port([&](uint16_t, Port& p) { ports.push(port_row(*s, p)); });
     }
     Value listeners = Value::array();
-    for (auto& l : daemon_.listeners()) {
-      Value row = Value::object();
-      row.set("name", l->name)
-          .set("type", l->type)
-          .set("segment", l->segment)
-          .set("where", l->where);
-      Value stats = Value::object();
-      for (auto& [k, v] : l->plug->details())
-        stats.set(k, v);
-      row.set("stats", std::move(stats));
-      listeners.push(std::move(row));
-    }
+    for (auto& l : daemon_.listeners())
+      listeners.push(listener_row(*l));
     const EngineStats& es = engine.stats();
     Value eng = Value::object();
     eng.set("idle", engine.options().idle == IdleMode::busy ? "busy" : "adaptive")
@@ -260,7 +264,10 @@ Reply Commands::run(const std::vector<std::string>& args) try {
     }
     if (sub == "add") {
       need(args, 3, "port add TYPE,key=value...");
-      return Reply{true, port_info(daemon_.add_port(args[2])), {}};
+      const std::string name = daemon_.add_port(args[2]);
+      // A listener makes its ports as clients come: what was created is the listener.
+      if (const Listener* l = daemon_.find_listener(name)) return Reply{true, listener_row(*l), {}};
+      return Reply{true, port_info(name), {}};
     }
     if (sub == "del") {
       need(args, 3, "port del NAME");
@@ -359,6 +366,10 @@ Reply Commands::run(const std::vector<std::string>& args) try {
   return Reply::fail("unknown command '" + cmd + (sub.empty() ? "" : " " + sub) + "'; try 'help'");
 } catch (const ConfigError& e) {
   return Reply::fail(e.what());
+} catch (const std::exception& e) {
+  // A bug, not a bad request: said loudly, and the daemon goes on serving.
+  log(LogLevel::error, "command %s failed: %s", args.empty() ? "" : args[0].c_str(), e.what());
+  return Reply::fail(std::string("internal error: ") + e.what());
 }
 
 std::string Commands::serve(const std::string& request) {

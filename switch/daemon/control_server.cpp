@@ -4,8 +4,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
-
 #include "common/unix_socket.hpp"
 #include "vswitch/log.hpp"
 
@@ -13,18 +11,21 @@ namespace vswitch::daemon {
 
 namespace {
 constexpr size_t kMaxRequest = 64 * 1024;
-}
+// A client that neither finishes its request nor reads its reply for this long is dropped, so
+// idle connections cannot hold the daemon's descriptors.
+constexpr uint64_t kIdleTimeoutMs = 10000;
+}  // namespace
 
 ControlServer::ControlServer(Engine& engine, std::string path, mode_t mode, Handler handler)
     : engine_(engine), path_(std::move(path)), handler_(std::move(handler)) {
   listen_fd_ = plugs::bind_unix(path_, SOCK_STREAM, mode);
   engine_.watch(listen_fd_.get(), EPOLLIN, [this](uint32_t) { accept_clients(); });
+  timer_ = engine_.every(1000, [this](uint64_t now) { expire_idle(now); });
   log(LogLevel::info, "control socket %s", path_.c_str());
 }
 
 ControlServer::~ControlServer() {
-  for (auto& [fd, c] : clients_)
-    engine_.unwatch(fd);
+  engine_.cancel(timer_);
   clients_.clear();
   engine_.unwatch(listen_fd_.get());
   listen_fd_.reset();
@@ -32,53 +33,39 @@ ControlServer::~ControlServer() {
 }
 
 void ControlServer::accept_clients() {
-  for (;;) {
-    const int fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, or a client that vanished: nothing to do
-    auto c = std::make_unique<Client>();
-    c->fd.reset(fd);
-    clients_[fd] = std::move(c);
-    engine_.watch(fd, EPOLLIN | EPOLLRDHUP, [this, fd](uint32_t ev) { on_client(fd, ev); });
+  for (int fd; (fd = acceptor_.accept(listen_fd_.get())) >= 0;) {
+    auto on_line = [this](LineConnection& c, std::string_view line, bool too_long) {
+      on_request(c, line, too_long);
+    };
+    auto on_ready = [this, fd](uint32_t events) {
+      auto it = clients_.find(fd);
+      if (it == clients_.end()) return;
+      it->second->on_events(events);
+      if (it->second->done()) clients_.erase(it);
+    };
+    clients_[fd] = std::make_unique<LineConnection>(
+        engine_, plugs::Fd(fd), LineConnection::Limits{kMaxRequest, kMaxRequest}, on_line,
+        on_ready);
   }
 }
 
-void ControlServer::drop(int fd) {
-  engine_.unwatch(fd);
-  clients_.erase(fd);
+void ControlServer::on_request(LineConnection& c, std::string_view line, bool too_long) {
+  if (too_long) {
+    log(LogLevel::warn, "control: request over %zu bytes, closing", kMaxRequest);
+    c.send("error\nrequest over " + std::to_string(kMaxRequest) + " bytes\n");
+  } else {
+    c.send(handler_(std::string(line)));
+  }
+  c.finish();
 }
 
-void ControlServer::on_client(int fd, uint32_t events) {
-  auto it = clients_.find(fd);
-  if (it == clients_.end()) return;
-  Client& c = *it->second;
-  if (c.out.empty()) {
-    char buf[4096];
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-      drop(fd);
-      return;
-    }
-    if (n > 0) c.in.append(buf, static_cast<size_t>(n));
-    const size_t nl = c.in.find('\n');
-    if (nl == std::string::npos) {
-      if (c.in.size() > kMaxRequest) {
-        log(LogLevel::warn, "control: request over %zu bytes, closing", kMaxRequest);
-        drop(fd);
-      }
-      return;
-    }
-    c.out = handler_(c.in.substr(0, nl));
-    engine_.modify(fd, EPOLLOUT);
-    events = EPOLLOUT;
-  }
-  if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
-    while (c.sent < c.out.size()) {
-      const ssize_t n = ::send(fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
-      if (n < 0 && errno == EAGAIN) return;  // the rest when the client has read some
-      if (n <= 0) break;
-      c.sent += static_cast<size_t>(n);
-    }
-    drop(fd);
+void ControlServer::expire_idle(uint64_t now_ms) {
+  const size_t before = clients_.size();
+  std::erase_if(clients_,
+                [&](const auto& c) { return c.second->idle_ms(now_ms) >= kIdleTimeoutMs; });
+  if (clients_.size() < before) {
+    log(LogLevel::info, "control: dropped %zu clients idle for %lu s", before - clients_.size(),
+        static_cast<unsigned long>(kIdleTimeoutMs / 1000));
   }
 }
 

@@ -9,7 +9,9 @@
 #include <memory>
 #include <string>
 
+#include "common/acceptor.hpp"
 #include "common/fd.hpp"
+#include "line_connection.hpp"
 #include "vswitch/engine.hpp"
 
 namespace vswitch::daemon {
@@ -25,21 +27,17 @@ class ControlServer {
   const std::string& path() const { return path_; }
 
  private:
-  struct Client {
-    plugs::Fd fd;
-    std::string in;
-    std::string out;
-    size_t sent = 0;
-  };
   void accept_clients();
-  void on_client(int fd, uint32_t events);
-  void drop(int fd);
+  void on_request(LineConnection& c, std::string_view line, bool too_long);
+  void expire_idle(uint64_t now_ms);
 
   Engine& engine_;
   std::string path_;
   Handler handler_;
   plugs::Fd listen_fd_;
-  std::map<int, std::unique_ptr<Client>> clients_;
+  plugs::Acceptor acceptor_{"control socket"};
+  Engine::TimerId timer_ = 0;
+  std::map<int, std::unique_ptr<LineConnection>> clients_;
 };
 
 }  // namespace vswitch::daemon

@@ -139,6 +139,13 @@ void Daemon::start() {
   if (config_.console) console_ = std::make_unique<VdeConsole>(*this, *config_.console);
 }
 
+const Listener* Daemon::find_listener(const std::string& name) const {
+  for (auto& l : listeners_) {
+    if (l->name == name) return l.get();
+  }
+  return nullptr;
+}
+
 plugs::vde::VdeServer* Daemon::first_vde() const {
   for (auto& l : listeners_) {
     if (l->vde) return l->vde;

@@ -79,6 +79,7 @@ class Daemon {
   void remove_port(const std::string& name);
   Segment& add_segment(const std::string& spec_text);
   const std::vector<std::unique_ptr<Listener>>& listeners() const { return listeners_; }
+  const Listener* find_listener(const std::string& name) const;
   // The VDE directory the console manages: the first one.
   plugs::vde::VdeServer* first_vde() const;
   Commands& commands() { return *commands_; }

@@ -34,6 +34,14 @@ std::vector<std::string> words(const std::string& s) {
   return w;
 }
 
+// vde_switch's status: "1000 Success", or 1 and the errno in three digits with its text.
+std::string status_line(int error) {
+  char status[160];
+  snprintf(status, sizeof status, "1%03d %s\n", error,
+           error == 0 ? "Success" : std::strerror(error));
+  return status;
+}
+
 std::optional<uint32_t> number(const std::string& s) {
   if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) {
     return std::nullopt;
@@ -90,6 +98,7 @@ VdeConsole::VdeConsole(Daemon& daemon, const ConsoleConfig& config) : d_(daemon)
     }
     listen_ = plugs::bind_unix(config_.path, SOCK_STREAM, config_.mode, group);
     d_.engine().watch(listen_.get(), EPOLLIN, [this](uint32_t) { accept_sessions(); });
+    timer_ = d_.engine().every(1000, [this](uint64_t now) { expire_stalled(now); });
     log(LogLevel::info, "vde_switch console on %s", config_.path.c_str());
   }
   if (!config_.rcfile.empty()) {
@@ -109,8 +118,7 @@ VdeConsole::VdeConsole(Daemon& daemon, const ConsoleConfig& config) : d_(daemon)
 }
 
 VdeConsole::~VdeConsole() {
-  for (auto& [fd, s] : sessions_)
-    d_.engine().unwatch(fd);
+  d_.engine().cancel(timer_);
   sessions_.clear();
   if (listen_) {
     d_.engine().unwatch(listen_.get());
@@ -120,68 +128,46 @@ VdeConsole::~VdeConsole() {
 }
 
 void VdeConsole::accept_sessions() {
-  for (;;) {
-    const int fd = accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
-    Session& s = sessions_[fd];
-    s.fd.reset(fd);
-    s.out = std::string(kBanner) + kPrompt;
-    d_.engine().watch(fd, EPOLLIN | EPOLLRDHUP, [this, fd](uint32_t ev) { on_session(fd, ev); });
-    flush(fd);
+  for (int fd; (fd = acceptor_.accept(listen_.get())) >= 0;) {
+    auto on_line = [this](LineConnection& s, std::string_view line, bool too_long) {
+      this->on_line(s, line, too_long);
+    };
+    auto on_ready = [this, fd](uint32_t events) {
+      auto it = sessions_.find(fd);
+      if (it == sessions_.end()) return;
+      it->second->on_events(events);
+      if (it->second->done()) sessions_.erase(it);
+    };
+    auto s = std::make_unique<LineConnection>(d_.engine(), plugs::Fd(fd), LineConnection::Limits{},
+                                              on_line, on_ready);
+    s->send(std::string(kBanner) + kPrompt);
+    s->on_events(EPOLLOUT);
+    if (!s->done()) sessions_[fd] = std::move(s);
   }
 }
 
-void VdeConsole::close_session(int fd) {
-  d_.engine().unwatch(fd);
-  sessions_.erase(fd);
-}
-
-void VdeConsole::flush(int fd) {
-  auto it = sessions_.find(fd);
-  if (it == sessions_.end()) return;
-  Session& s = it->second;
-  while (!s.out.empty()) {
-    const ssize_t n = ::send(fd, s.out.data(), s.out.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EAGAIN) break;
-    if (n <= 0) {
-      close_session(fd);
-      return;
-    }
-    s.out.erase(0, static_cast<size_t>(n));
-  }
-  d_.engine().modify(fd, EPOLLIN | EPOLLRDHUP | (s.out.empty() ? 0u : uint32_t{EPOLLOUT}));
-}
-
-void VdeConsole::on_session(int fd, uint32_t events) {
-  if (events & EPOLLOUT) flush(fd);
-  if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))) return;
-  char buf[4096];
-  const ssize_t n = ::read(fd, buf, sizeof buf);
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  if (n <= 0) {
-    close_session(fd);
+// Lines are commands as a terminal sends them, however the client's writes are cut.
+void VdeConsole::on_line(LineConnection& session, std::string_view line, bool too_long) {
+  if (too_long) {
+    session.send(status_line(E2BIG) + kPrompt);
     return;
   }
-  // vde_switch takes each read as one command; a client that sends several lines at once
-  // gets each of them run.
-  std::string chunk(buf, static_cast<size_t>(n));
-  std::vector<std::string> lines;
-  for (size_t start = 0; start < chunk.size();) {
-    const size_t nl = chunk.find('\n', start);
-    lines.push_back(chunk.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
-    if (nl == std::string::npos) break;
-    start = nl + 1;
-  }
   bool end = false;
-  std::string out;
-  for (const auto& line : lines) {
-    out += execute(line, &end);
-    if (end) break;
-    out += kPrompt;
+  session.send(execute(std::string(line), &end));
+  if (end) {
+    session.finish();
+  } else {
+    session.send(kPrompt);
   }
-  sessions_[fd].out += out;
-  flush(fd);
-  if (end && sessions_.count(fd)) close_session(fd);
+}
+
+// An interactive session may sit idle for ever; one whose replies go unread for this long is
+// closed, so a client that never reads holds no buffers.
+void VdeConsole::expire_stalled(uint64_t now_ms) {
+  constexpr uint64_t kStalledMs = 30000;
+  std::erase_if(sessions_, [&](const auto& s) {
+    return s.second->unsent() > 0 && s.second->idle_ms(now_ms) >= kStalledMs;
+  });
 }
 
 std::string VdeConsole::execute(std::string line, bool* end) {
@@ -189,7 +175,7 @@ std::string VdeConsole::execute(std::string line, bool* end) {
     line.pop_back();
   const auto w = words(line);
   if (w.empty() || w[0][0] == '#') return "";
-  const Reply r = run(w[0], std::vector<std::string>(w.begin() + 1, w.end()));
+  const Reply r = run_guarded(w[0], std::vector<std::string>(w.begin() + 1, w.end()));
   std::string out;
   if (r.has_data) {
     out += "0000 DATA END WITH '.'\n" + r.data;
@@ -198,15 +184,24 @@ std::string VdeConsole::execute(std::string line, bool* end) {
   }
   if (r.end) {
     out += "9999 END OF SESSION\n";
-  } else if (r.error == 0) {
-    out += "1000 Success\n";
   } else {
-    char status[160];
-    snprintf(status, sizeof status, "1%03d %s\n", r.error, std::strerror(r.error));
-    out += status;
+    out += status_line(r.error);
   }
   if (end) *end = r.end;
   return out;
+}
+
+// No command may take the daemon down: whatever one throws becomes its error status.
+VdeConsole::Reply VdeConsole::run_guarded(const std::string& cmd,
+                                          const std::vector<std::string>& args) {
+  try {
+    return run(cmd, args);
+  } catch (const ConfigError&) {
+    return Reply::fail(EINVAL);
+  } catch (const std::exception& e) {
+    log(LogLevel::error, "console: %s failed: %s", cmd.c_str(), e.what());
+    return Reply::fail(EINVAL);
+  }
 }
 
 VdeConsole::Reply VdeConsole::run(const std::string& cmd, const std::vector<std::string>& args) {
@@ -504,14 +499,14 @@ VdeConsole::Reply VdeConsole::hash_print(const std::vector<std::string>& args, b
   char line[160];
   int bucket = 0;
   for (const Value& e : r.body.items()) {
-    // Port names of this directory's ports are NAME:N; show N, as vde_switch does.
+    // A port of this directory shows as its number, as vde_switch does, whatever it is named.
     std::string port = e.get("port")->as_string();
-    const std::string prefix = vde.options().name + ":";
-    if (port.rfind(prefix, 0) == 0) {
-      char num[8];
-      snprintf(num, sizeof num, "%03u",
-               static_cast<unsigned>(std::stoul(port.substr(prefix.size()))));
-      port = num;
+    if (auto ref = d_.engine().find_port(port)) {
+      if (auto n = vde.number_of(*ref->segment->port(ref->id))) {
+        char num[16];
+        snprintf(num, sizeof num, "%03u", *n);
+        port = num;
+      }
     }
     snprintf(line, sizeof line, "Hash: %04d Addr: %s VLAN %04ld to port: %s  age %ld secs\n",
              bucket++, e.get("mac")->as_string().c_str(),

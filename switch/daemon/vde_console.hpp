@@ -10,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "common/acceptor.hpp"
 #include "common/fd.hpp"
 #include "daemon.hpp"
+#include "line_connection.hpp"
 
 namespace vswitch::daemon {
 
@@ -29,17 +31,13 @@ class VdeConsole {
   std::string execute(std::string line, bool* end = nullptr);
 
  private:
-  struct Session {
-    plugs::Fd fd;
-    std::string out;
-  };
   struct Reply;
 
   void accept_sessions();
-  void on_session(int fd, uint32_t events);
-  void flush(int fd);
-  void close_session(int fd);
+  void on_line(LineConnection& session, std::string_view line, bool too_long);
+  void expire_stalled(uint64_t now_ms);
 
+  Reply run_guarded(const std::string& cmd, const std::vector<std::string>& args);
   Reply run(const std::string& cmd, const std::vector<std::string>& args);
   Reply port_print(const std::vector<std::string>& args, bool all);
   Reply vlan_print(const std::vector<std::string>& args);
@@ -49,7 +47,9 @@ class VdeConsole {
   Daemon& d_;
   ConsoleConfig config_;
   plugs::Fd listen_;
-  std::map<int, Session> sessions_;
+  plugs::Acceptor acceptor_{"vde_switch console"};
+  Engine::TimerId timer_ = 0;
+  std::map<int, std::unique_ptr<LineConnection>> sessions_;
   std::set<uint16_t> vlans_{0};  // vlan/create'd VLANs; 0 always exists
 };
 

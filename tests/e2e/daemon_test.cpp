@@ -6,7 +6,10 @@
 
 #include <fstream>
 
+#include <thread>
+
 #include "../support/pcap_switch.hpp"
+#include "../support/raw_peer.hpp"
 
 namespace vswitch::test {
 namespace {
@@ -177,6 +180,52 @@ TEST(Vswitchctl, ReadableOutputJsonAndExitStatuses) {
   auto nobody = run_program({vswitchctl_path(), "--socket", "/nonexistent/sock", "show"});
   EXPECT_EQ(nobody.status, 3);
   EXPECT_EQ(run_program({vswitchctl_path()}).status, 2);
+}
+
+TEST(Control, AddingAListenerReportsTheListener) {
+  TempDir tmp;
+  Vswitchd vs({"--vde", tmp.file("first")});
+  ASSERT_TRUE(vs.ready()) << vs.log();
+  auto vde = ctl(vs, {"--json", "port", "add", "vde,path=" + tmp.file("second")});
+  EXPECT_EQ(vde.status, 0) << vde.err;
+  auto v = Value::parse_json(vde.out);
+  ASSERT_TRUE(v) << vde.out;
+  EXPECT_EQ(v->get("type")->as_string(), "vde");
+  EXPECT_EQ(v->get("name")->as_string(), "vde1");
+  auto tcp = ctl(vs, {"port", "add", "socket,name=guests,listen=127.0.0.1:0"});
+  EXPECT_EQ(tcp.status, 0) << tcp.err;
+  EXPECT_NE(tcp.out.find("guests"), std::string::npos) << tcp.out;
+}
+
+// Out of descriptors, a listener that stays readable must not spin the control plane: the
+// connections it cannot serve are closed, once each, and it is said once.
+TEST(Control, OutOfDescriptorsNewConnectionsAreClosedWithoutSpinning) {
+  TempDir tmp;
+  Vswitchd vs({"--vde", tmp.file("sw")});
+  ASSERT_TRUE(vs.ready()) << vs.log();
+  ASSERT_EQ(
+      run_program({"/usr/bin/prlimit", "--pid", std::to_string(vs.pid()), "--nofile=64:64"}).status,
+      0);
+  std::vector<Sock> held;
+  int shed = 0;
+  for (int i = 0; i < 120; ++i) {
+    Sock s = connect_to(AF_UNIX, unix_addr(vs.socket()));
+    if (s.fd() >= 0 && closed_by_peer(s.fd(), 20)) {
+      ++shed;
+    } else {
+      held.push_back(std::move(s));
+    }
+  }
+  EXPECT_GT(shed, 0) << "the daemon never ran out of descriptors";
+  const long before = cpu_ticks(vs.pid());
+  std::this_thread::sleep_for(1s);
+  EXPECT_LT(cpu_ticks(vs.pid()) - before, 20) << "the accept loop spins";
+  const std::string log = vs.log();
+  const auto first = log.find("out of file descriptors");
+  ASSERT_NE(first, std::string::npos) << log;
+  EXPECT_EQ(log.find("out of file descriptors", first + 1), std::string::npos) << log;
+  held.clear();
+  EXPECT_TRUE(wait_until([&] { return vs.try_ctl({"version"}, nullptr).has_value(); }, 5s));
 }
 
 TEST(Control, ShutdownCommandStopsTheSwitch) {

@@ -356,19 +356,10 @@ TEST_F(Vde, AnIdleSwitchSleeps) {
   VdeClient a(sw()), b(sw());
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_TRUE(ports_become(*vs, 2));
-  auto cpu_ticks = [&] {
-    std::ifstream stat("/proc/" + std::to_string(vs->pid()) + "/stat");
-    std::string field;
-    long ticks = 0;
-    for (int i = 1; i <= 15 && stat >> field; ++i) {
-      if (i == 14 || i == 15) ticks += std::stol(field);
-    }
-    return ticks;
-  };
-  const long before = cpu_ticks();
+  const long before = cpu_ticks(vs->pid());
   std::this_thread::sleep_for(2s);
   // 100 ticks a second: under 5 % of a core.
-  EXPECT_LT(cpu_ticks() - before, 10);
+  EXPECT_LT(cpu_ticks(vs->pid()) - before, 10);
 }
 
 // vde_switch's management console, its dialect exactly.
@@ -394,8 +385,8 @@ class Console {
     char c;
     return poll(&p, 1, timeout_ms) == 1 && read(fd_, &c, 1) == 0;
   }
-
- private:
+  int fd() const { return fd_; }
+  // What came back before the next prompt.
   std::string until_prompt() {
     std::string out;
     while (out.size() < 6 || out.compare(out.size() - 6, 6, "\nvde$ ") != 0) {
@@ -409,6 +400,8 @@ class Console {
     }
     return out;
   }
+
+ private:
   int fd_ = -1;
   std::string banner_;
 };
@@ -473,6 +466,79 @@ TEST_F(Vde, ConsoleConfiguresVlansPortsAndTheTable) {
   ASSERT_TRUE(std::regex_search(ports, id, std::regex("endpoint ID (\\d+)")));
   EXPECT_THAT(con.cmd("port/epclose 1 " + id[1].str()), ::testing::StartsWith("1000 Success"));
   EXPECT_TRUE(access.ctl_closed(2000));
+}
+
+TEST_F(Vde, ConsoleCommandsSplitAcrossWritesRunOnce) {
+  const std::string mgmt = tmp_.file("mgmt");
+  auto vs = start("", {"-M", mgmt});
+  Console con(mgmt);
+  ASSERT_EQ(::send(con.fd(), "hash/", 5, MSG_NOSIGNAL), 5);
+  std::this_thread::sleep_for(200ms);
+  ASSERT_EQ(::send(con.fd(), "print\n", 6, MSG_NOSIGNAL), 6);
+  const std::string reply = con.until_prompt();
+  EXPECT_THAT(reply, ::testing::StartsWith("0000 DATA END WITH '.'\n"));
+  EXPECT_THAT(reply, ::testing::HasSubstr("1000 Success"));
+  // Several commands in one write still each get their reply, and a last one without its
+  // newline runs when the client stops sending.
+  const std::string three = "showinfo\nport/showinfo\nhash/showinfo";
+  ASSERT_EQ(::send(con.fd(), three.data(), three.size(), MSG_NOSIGNAL), ssize_t(three.size()));
+  shutdown(con.fd(), SHUT_WR);
+  std::string rest;
+  while (rest.find("Hash size") == std::string::npos) {
+    const std::string more = con.until_prompt();
+    if (more.empty()) break;
+    rest += more;
+  }
+  EXPECT_THAT(rest,
+              ::testing::MatchesRegex("0000 DATA(.|\n)*pid (.|\n)*1000 Success\n\nvde\\$ "
+                                      "0000 DATA(.|\n)*Numports=32(.|\n)*1000 Success\n\nvde\\$ "
+                                      "0000 DATA(.|\n)*Hash size(.|\n)*1000 Success\n(.|\n)*"));
+  EXPECT_TRUE(con.closed());
+}
+
+TEST_F(Vde, ConsoleSurvivesARenamedPortAndACommandThatFails) {
+  const std::string mgmt = tmp_.file("mgmt");
+  auto vs = start("", {"-M", mgmt});
+  VdeClient a(sw());
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(ports_become(*vs, 1));
+  vs->ctl({"port", "set", "vde:1", "name=vde:x"});
+  ASSERT_TRUE(a.send(frame(kBroadcast, mac(1), 46, 1)));
+  ASSERT_TRUE(wait_until([&] { return vs->port_counter("vde:x", "in_packets") == 1; }, 3s));
+  Console con(mgmt);
+  EXPECT_THAT(con.cmd("hash/print"),
+              ::testing::HasSubstr("Addr: 02:00:00:00:00:01 VLAN 0000 to port: 001"));
+  EXPECT_THAT(con.cmd("port/print 99999999999"), ::testing::StartsWith("1022 "));
+  EXPECT_TRUE(vs->running());
+  EXPECT_EQ(vs->ctl({"version"}).get("vswitchd")->as_string(), VSWITCH_VERSION);
+}
+
+// A client that sends commands and never reads their replies stops being read: it costs the
+// daemon a bounded buffer, not its memory, and the others are served meanwhile.
+TEST_F(Vde, ConsoleClientThatNeverReadsCostsBoundedMemory) {
+  const std::string mgmt = tmp_.file("mgmt");
+  auto vs = start("", {"-M", mgmt});
+  Console greedy(mgmt);
+  const long before = resident_kib(vs->pid());
+  std::string helps;
+  for (int i = 0; i < 100000; ++i)
+    helps += "help\n";
+  size_t sent = 0;
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  while (sent < 8 * helps.size() && std::chrono::steady_clock::now() < until) {
+    const size_t at = sent % helps.size();
+    const ssize_t n =
+        ::send(greedy.fd(), helps.data() + at, helps.size() - at, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0)
+      sent += static_cast<size_t>(n);
+    else
+      std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_LT(sent, 8 * helps.size()) << "the console read everything a client sent it";
+  EXPECT_LT(resident_kib(vs->pid()) - before, 32 * 1024);
+  Console other(mgmt);
+  EXPECT_THAT(other.cmd("showinfo"), ::testing::HasSubstr("1000 Success"));
+  EXPECT_TRUE(vs->running());
 }
 
 TEST_F(Vde, ConsoleAccessControlAndShutdown) {

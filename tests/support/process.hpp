@@ -104,6 +104,11 @@ class Vswitchd {
   bool ready_ = false;
 };
 
+// A process's CPU time in clock ticks (100 a second), user and system; -1 if it is gone.
+long cpu_ticks(pid_t pid);
+// Its resident memory in KiB; -1 if it is gone.
+long resident_kib(pid_t pid);
+
 std::string vswitchd_path();
 std::string vswitchctl_path();
 
