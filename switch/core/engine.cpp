@@ -15,6 +15,21 @@
 
 namespace vswitch {
 
+namespace {
+
+// Control-plane handlers run on the datapath's thread: one that throws is a bug in it, which is
+// logged while the switch goes on forwarding.
+template <typename Fn>
+void guarded(const char* what, Fn&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    log(LogLevel::error, "%s failed: %s", what, e.what());
+  }
+}
+
+}  // namespace
+
 Engine::Engine(EngineOptions options) : options_(options), sleep_ms_(options.poll_sleep_ms) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -232,7 +247,7 @@ void Engine::run_round() {
     auto it = watches_.find(ev.data.fd);
     if (it == watches_.end()) continue;
     const std::shared_ptr<Watch> w = it->second;  // the callback may unwatch its own fd
-    if (w->cb) w->cb(ev.events);
+    if (w->cb) guarded("a control-plane handler", [&] { w->cb(ev.events); });
   }
   run_timers();
   reap_closed();
@@ -258,7 +273,7 @@ void Engine::run_timers() {
     if (timers_[i].due_ms > now_ms_) continue;
     timers_[i].due_ms = now_ms_ + timers_[i].period_ms;
     auto fn = timers_[i].fn;  // a timer may add or cancel timers
-    fn(now_ms_);
+    guarded("a timer", [&] { fn(now_ms_); });
   }
 }
 

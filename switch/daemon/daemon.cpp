@@ -120,8 +120,8 @@ void Daemon::start() {
   pool_ = rte_pktmbuf_pool_create("vswitch_mbufs", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                   static_cast<int>(rte_socket_id()));
   if (pool_ == nullptr) {
-    throw ConfigError("cannot create a pool of " + std::to_string(mbufs) +
-                      " mbufs: " + rte_strerror(rte_errno) + " (give EAL more memory with -m)");
+    throw ConfigError("cannot create the pool of " + std::to_string(mbufs) + " mbufs (--mbufs): " +
+                      rte_strerror(rte_errno) + " (under --eal, give EAL more memory with -m)");
   }
   if (config_.segments.empty()) {
     engine_.add_segment(SegmentSettings{});

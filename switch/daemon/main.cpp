@@ -91,8 +91,11 @@ int main(int argc, char** argv) {
   // DPDK logs to stdout by default; a daemon's log belongs on stderr with ours.
   rte_openlog_stream(stderr);
   if (rte_eal_init(static_cast<int>(eal_words.size()), eal_argv.data()) < 0) {
-    const std::string why =
-        std::string("DPDK EAL initialisation failed: ") + rte_strerror(rte_errno);
+    std::string why = std::string("DPDK EAL initialisation failed: ") + rte_strerror(rte_errno);
+    if (opts.eal_memory_mb > 0) {
+      why += " (it was to reserve " + std::to_string(opts.eal_memory_mb) + " MiB for --mbufs " +
+             std::to_string(opts.config.mbufs) + ")";
+    }
     log(LogLevel::error, "%s", why.c_str());
     report(ready, why);
     return 1;

@@ -3,12 +3,17 @@
 #include "control_path.hpp"
 
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
+#include "port_factory.hpp"
 #include "vswitch/error.hpp"
 
 namespace po = boost::program_options;
@@ -96,6 +101,70 @@ std::optional<mode_t> parse_octal(const std::string& text) {
   }
   if (used != text.size() || m > 07777) return std::nullopt;
   return static_cast<mode_t>(m);
+}
+
+// Boost 1.74 formats an error by replacing placeholders such as %value% in a loop that never
+// ends when the user's text holds one. Boost therefore sees no '%' at all: each is escaped
+// (with a control character no option needs) on the way in and restored on the way out.
+constexpr char kEscape = '\x1a';
+
+std::string hide_percents(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '%' || c == kEscape) {
+      out += kEscape;
+      out += c == '%' ? 'p' : 'e';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string show_percents(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == kEscape && i + 1 < s.size()) {
+      out += s[++i] == 'p' ? '%' : kEscape;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// The config file's text, or why there is none.
+std::optional<std::string> read_config(const std::string& path, std::string& why) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    why = "cannot read config file '" + path + "': " + std::strerror(errno);
+    return std::nullopt;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    why = "config file '" + path + "' is a directory";
+    return std::nullopt;
+  }
+  std::ifstream in(path);
+  std::ostringstream text;
+  if (!(text << in.rdbuf()) && st.st_size > 0) {
+    why = "cannot read config file '" + path + "'";
+    return std::nullopt;
+  }
+  return text.str();
+}
+
+// The memory the pool of --mbufs needs must exist: without hugepages EAL only reserves it,
+// and filling the pool would then take the host's memory page by page.
+std::optional<std::string> check_mbufs(uint32_t mbufs) {
+  if (mbufs < 1023) return "--mbufs " + std::to_string(mbufs) + ": at least 1023";
+  const uint64_t need_mb = eal_memory_mb(mbufs);
+  const uint64_t have_mb =
+      uint64_t(sysconf(_SC_PHYS_PAGES)) * uint64_t(sysconf(_SC_PAGESIZE)) >> 20;
+  if (need_mb > have_mb) {
+    return "--mbufs " + std::to_string(mbufs) + " needs about " + std::to_string(need_mb) +
+           " MiB of memory; this machine has " + std::to_string(have_mb) + " MiB";
+  }
+  return std::nullopt;
 }
 
 std::string escape_commas(const std::string& s) {
@@ -214,15 +283,30 @@ Options parse_options(int argc, const char* const argv[]) {
 
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+    std::vector<std::string> words;
+    for (int i = 1; i < argc; ++i)
+      words.push_back(hide_percents(argv[i]));
+    po::store(po::command_line_parser(words).options(all).run(), vm);
     if (vm.count("config")) {
-      std::ifstream in(vm["config"].as<std::string>());
-      if (!in) return fail("cannot read config file '" + vm["config"].as<std::string>() + "'");
+      config_file = show_percents(vm["config"].as<std::string>());
+      std::string why;
+      const auto text = read_config(config_file, why);
+      if (!text) return fail(why);
+      std::istringstream in(hide_percents(*text));
       po::store(po::parse_config_file(in, all), vm);
     }
     po::notify(vm);
   } catch (const po::error& e) {
-    return fail(e.what());
+    return fail(show_percents(e.what()));
+  }
+  for (std::string* text :
+       {&log_level, &control_mode, &idle, &eal, &vde_sock, &vde_mode, &vde_dirmode, &vde_group,
+        &mgmt, &mgmt_mode, &mgmt_group, &pidfile, &rcfile}) {
+    *text = show_percents(*text);
+  }
+  for (auto* list : {&segments, &ports, &vdes}) {
+    for (std::string& text : *list)
+      text = show_percents(text);
   }
 
   if (vm.count("help")) {
@@ -242,7 +326,8 @@ Options parse_options(int argc, const char* const argv[]) {
   if (!level) return fail("--log-level '" + log_level + "': use error, warn, info or debug");
   out.log_level = *level;
   DaemonConfig& c = out.config;
-  c.control_path = vm.count("control") ? vm["control"].as<std::string>() : default_control_path();
+  c.control_path =
+      vm.count("control") ? show_percents(vm["control"].as<std::string>()) : default_control_path();
   for (auto [flag, text] : {std::pair{"--control-mode", &control_mode},
                             {"--mode", &vde_mode},
                             {"--mgmtmode", &mgmt_mode},
@@ -295,16 +380,18 @@ Options parse_options(int argc, const char* const argv[]) {
     for (const auto& s : segments)
       parse_segment_spec(s);
     for (const auto& p : ports)
-      parse_port_spec(p);
+      check_port_type(parse_port_spec(p));
   } catch (const ConfigError& e) {
     return fail(e.what());
   }
   c.segments = segments;
   c.ports = ports;
   c.mbufs = mbufs ? mbufs : default_mbufs(ports);
+  if (auto err = check_mbufs(c.mbufs)) return fail(*err);
   try {
-    c.eal_args = vm.count("eal") ? split_words(eal)
-                                 : default_eal_args(eal_memory_mb(c.mbufs), out.log_level);
+    if (!vm.count("eal")) out.eal_memory_mb = eal_memory_mb(c.mbufs);
+    c.eal_args =
+        vm.count("eal") ? split_words(eal) : default_eal_args(out.eal_memory_mb, out.log_level);
   } catch (const ConfigError& e) {
     return fail(std::string("--eal: ") + e.what());
   }

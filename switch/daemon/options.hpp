@@ -20,6 +20,7 @@ struct Options {
   LogLevel log_level = LogLevel::info;
   bool daemonize = false;  // -d: detach, log to syslog, report start-up through a pipe
   std::string pidfile;
+  uint32_t eal_memory_mb = 0;  // what the embedded EAL default reserves; 0 under --eal
 };
 
 // Where vde_switch puts its switch directory when not told: /var/run/vde.ctl for root, else

@@ -162,71 +162,102 @@ std::unique_ptr<Port> open_dgram(PortSpec& spec, Daemon& d, plugs::qemu::DgramOp
   return plugs::qemu::DgramPort::open(spec.settings, std::move(o));
 }
 
+Built build_dpdk(PortSpec& spec, Daemon& d, Segment&) {
+  if (spec.settings.name.empty()) spec.settings.name = d.unique_name("dpdk");
+  return {open_dpdk(spec, d), nullptr};
+}
+
+Built build_vde(PortSpec& spec, Daemon& d, Segment& seg) {
+  return {nullptr, open_vde(spec, d, seg)};
+}
+
+// QEMU's -netdev stream keys; server=on means vswitchd listens.
+Built build_stream(PortSpec& spec, Daemon& d, Segment& seg) {
+  const bool server = on_off(spec, "server", false);
+  const SocketAddress addr = qemu_address(spec, "addr", !server);
+  return {nullptr, open_stream(spec, d, seg, addr, server, "stream")};
+}
+
+// QEMU's -netdev socket keys, seen from vswitchd's side.
+Built build_socket(PortSpec& spec, Daemon& d, Segment& seg) {
+  auto listen = spec.take("listen");
+  auto connect = spec.take("connect");
+  auto udp = spec.take("udp");
+  auto mcast = spec.take("mcast");
+  auto localaddr = spec.take("localaddr");
+  if ((listen ? 1 : 0) + (connect ? 1 : 0) + (udp ? 1 : 0) + (mcast ? 1 : 0) != 1) {
+    throw ConfigError("a socket port takes one of listen=, connect=, udp=, mcast=");
+  }
+  if (listen || connect) {
+    if (localaddr) throw ConfigError("localaddr= goes with udp= or mcast=");
+    return {nullptr,
+            open_stream(spec, d, seg, SocketAddress::inet(listen ? *listen : *connect, !connect),
+                        listen.has_value(), "socket")};
+  }
+  plugs::qemu::DgramOptions o;
+  if (udp) {
+    if (!localaddr) throw ConfigError("udp= needs localaddr=HOST:PORT, where vswitchd listens");
+    o.remote = SocketAddress::inet(*udp, false);
+    o.local = SocketAddress::inet(*localaddr);
+  } else {
+    o.remote = SocketAddress::inet(*mcast, false);
+    if (!o.remote.is_multicast())
+      throw ConfigError("mcast=" + *mcast + " is not a multicast group");
+    o.multicast_interface = localaddr.value_or("");
+  }
+  return {open_dgram(spec, d, std::move(o)), nullptr};
+}
+
+// QEMU's -netdev dgram keys: local is where vswitchd receives, remote where it sends.
+Built build_dgram(PortSpec& spec, Daemon& d, Segment&) {
+  plugs::qemu::DgramOptions o;
+  o.remote = qemu_address(spec, "remote", true);
+  if (o.remote.is_multicast()) {
+    if (auto v = spec.take("local.host")) o.multicast_interface = *v;
+    spec.take("local.type");
+    spec.take("local.port");
+  } else {
+    o.local = qemu_address(spec, "local", false);
+  }
+  return {open_dgram(spec, d, std::move(o)), nullptr};
+}
+
+struct PortType {
+  std::string_view name;
+  Built (*build)(PortSpec&, Daemon&, Segment&);
+};
+
+constexpr PortType kPortTypes[] = {
+    {"dpdk", build_dpdk},     {"vde", build_vde},     {"stream", build_stream},
+    {"socket", build_socket}, {"dgram", build_dgram},
+};
+
+const PortType* port_type(std::string_view name) {
+  for (const PortType& t : kPortTypes) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
+void check_port_type(const PortSpec& spec) {
+  if (port_type(spec.type)) return;
+  std::string known;
+  for (const PortType& t : kPortTypes)
+    known += (known.empty() ? "" : ", ") + std::string(t.name);
+  throw ConfigError("port '" + spec.text + "': unknown type '" + spec.type + "' (known: " + known +
+                    ")");
+}
+
 Built build_port(PortSpec& spec, Daemon& d, Segment& seg) {
+  check_port_type(spec);
   PortSettings check = spec.settings;
   if (check.name.empty()) check.name = spec.type;
   seg.check(check);  // before a device or socket is opened for nothing
   // A socket carries whatever the guests send; jumbo frames pass unless a port says otherwise.
   if (spec.type != "dpdk" && !spec.was_given("mtu")) spec.settings.mtu = kMaxMtu;
-  Built b;
-  if (spec.type == "dpdk") {
-    if (spec.settings.name.empty()) spec.settings.name = d.unique_name("dpdk");
-    b.port = open_dpdk(spec, d);
-  } else if (spec.type == "vde") {
-    b.listener = open_vde(spec, d, seg);
-  } else if (spec.type == "stream") {
-    // QEMU's -netdev stream keys; server=on means vswitchd listens.
-    const bool server = on_off(spec, "server", false);
-    const SocketAddress addr = qemu_address(spec, "addr", !server);
-    b.listener = open_stream(spec, d, seg, addr, server, "stream");
-  } else if (spec.type == "socket") {
-    // QEMU's -netdev socket keys, seen from vswitchd's side.
-    auto listen = spec.take("listen");
-    auto connect = spec.take("connect");
-    auto udp = spec.take("udp");
-    auto mcast = spec.take("mcast");
-    auto localaddr = spec.take("localaddr");
-    if ((listen ? 1 : 0) + (connect ? 1 : 0) + (udp ? 1 : 0) + (mcast ? 1 : 0) != 1) {
-      throw ConfigError("a socket port takes one of listen=, connect=, udp=, mcast=");
-    }
-    if (listen || connect) {
-      if (localaddr) throw ConfigError("localaddr= goes with udp= or mcast=");
-      b.listener =
-          open_stream(spec, d, seg, SocketAddress::inet(listen ? *listen : *connect, !connect),
-                      listen.has_value(), "socket");
-    } else {
-      plugs::qemu::DgramOptions o;
-      if (udp) {
-        if (!localaddr) throw ConfigError("udp= needs localaddr=HOST:PORT, where vswitchd listens");
-        o.remote = SocketAddress::inet(*udp, false);
-        o.local = SocketAddress::inet(*localaddr);
-      } else {
-        o.remote = SocketAddress::inet(*mcast, false);
-        if (!o.remote.is_multicast())
-          throw ConfigError("mcast=" + *mcast + " is not a multicast group");
-        o.multicast_interface = localaddr.value_or("");
-      }
-      b.port = open_dgram(spec, d, std::move(o));
-    }
-  } else if (spec.type == "dgram") {
-    // QEMU's -netdev dgram keys: local is where vswitchd receives, remote where it sends.
-    plugs::qemu::DgramOptions o;
-    o.remote = qemu_address(spec, "remote", true);
-    if (o.remote.is_multicast()) {
-      if (auto v = spec.take("local.host")) o.multicast_interface = *v;
-      spec.take("local.type");
-      spec.take("local.port");
-    } else {
-      o.local = qemu_address(spec, "local", false);
-    }
-    b.port = open_dgram(spec, d, std::move(o));
-  } else {
-    throw ConfigError("port '" + spec.text + "': unknown type '" + spec.type +
-                      "' (known: dpdk, vde, stream, socket, dgram)");
-  }
-  return b;
+  return port_type(spec.type)->build(spec, d, seg);
 }
 
 }  // namespace vswitch::daemon

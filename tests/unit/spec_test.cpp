@@ -92,6 +92,51 @@ TEST(Options, MalformedValuesAreRefused) {
   }
 }
 
+// Boost 1.74 loops for ever formatting an error whose text holds one of its placeholders.
+TEST(Options, PlaceholdersInValuesAreRefusedInOneLineNotAHang) {
+  for (auto args : std::vector<std::vector<std::string>>{{"--mbufs", "%value%"},
+                                                         {"--numports", "%value%"},
+                                                         {"--%original_token%"},
+                                                         {"--%canonical_option%"},
+                                                         {"--mbufs=x%option%%value%"},
+                                                         {"--port", "%value%,a=1"}}) {
+    auto o = parse(args);
+    EXPECT_EQ(o.exit_status, 2) << args[0];
+    EXPECT_EQ(std::count(o.message.begin(), o.message.end(), '\n'), 1) << o.message;
+    EXPECT_NE(o.message.find('%'), std::string::npos) << "the message lost the user's text";
+  }
+  test::TempDir dir;
+  std::ofstream(dir.file("vs.conf")) << "mbufs = %value%\n";
+  auto o = parse({"--config", dir.file("vs.conf")});
+  EXPECT_EQ(o.exit_status, 2);
+  EXPECT_NE(o.message.find("%value%"), std::string::npos) << o.message;
+  // A value that is fine stays as written, percent signs and all.
+  std::ofstream(dir.file("ok.conf")) << "segment = a%value%b\ncontrol = /tmp/c%d\n";
+  auto ok = parse({"--config", dir.file("ok.conf")});
+  EXPECT_EQ(ok.exit_status, 0) << ok.message;
+  EXPECT_EQ(ok.config.segments.at(0), "a%value%b");
+  EXPECT_EQ(ok.config.control_path, "/tmp/c%d");
+}
+
+TEST(Options, AConfigFileThatIsADirectoryIsRefused) {
+  test::TempDir dir;
+  auto o = parse({"--config", dir.path()});
+  EXPECT_EQ(o.exit_status, 2);
+  EXPECT_NE(o.message.find("is a directory"), std::string::npos) << o.message;
+}
+
+TEST(Options, MbufsBeyondTheMachinesMemoryNameTheOption) {
+  auto o = parse({"--mbufs", "4000000000"});
+  EXPECT_EQ(o.exit_status, 2);
+  EXPECT_NE(o.message.find("--mbufs 4000000000 needs about"), std::string::npos) << o.message;
+}
+
+TEST(Options, AnUnknownPortTypeIsRefusedBeforeStartUp) {
+  auto o = parse({"--port", "frobnicator,x=1"});
+  EXPECT_EQ(o.exit_status, 2);
+  EXPECT_NE(o.message.find("unknown type 'frobnicator'"), std::string::npos) << o.message;
+}
+
 TEST(Options, ReadsTheSameKeysFromAConfigFile) {
   test::TempDir dir;
   {
