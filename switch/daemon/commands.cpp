@@ -3,6 +3,7 @@
 #include <rte_version.h>
 
 #include "daemon.hpp"
+#include "nat/nat_port.hpp"
 #include "vswitch/error.hpp"
 #include "vswitch/log.hpp"
 
@@ -99,6 +100,7 @@ std::string Commands::usage() {
          "  fdb flush SEGMENT [port=P]\n"
          "  fdb add SEGMENT MAC PORT [VLAN]       a static entry\n"
          "  fdb del SEGMENT MAC [VLAN]\n"
+         "  nat hostfwd add|del PORT RULE         RULE as QEMU's: tcp::2222-:22\n"
          "  counters reset [PORT]\n"
          "  version | shutdown | help\n";
 }
@@ -352,6 +354,21 @@ Reply Commands::run(const std::vector<std::string>& args) try {
       }
       return Reply{true, Value("deleted"), {}};
     }
+  }
+  if (cmd == "nat" && sub == "hostfwd") {
+    need(args, 5, "nat hostfwd add|del PORT RULE");
+    auto ref = engine.find_port(args[3]);
+    auto* nat = ref ? dynamic_cast<plugs::nat::NatPort*>(ref->segment->port(ref->id)) : nullptr;
+    if (!nat) throw ConfigError("no nat port named " + args[3]);
+    const auto rule = plugs::nat::HostForward::parse(args[4]);
+    if (args[2] == "add") {
+      nat->add_forward(rule);
+    } else if (args[2] == "del") {
+      nat->remove_forward(rule);
+    } else {
+      throw ConfigError("usage: nat hostfwd add|del PORT RULE");
+    }
+    return Reply{true, port_info(args[3]), {}};
   }
   if (cmd == "counters" && sub == "reset") {
     uint64_t n = 0;

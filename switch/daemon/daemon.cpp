@@ -154,7 +154,11 @@ plugs::vde::VdeServer* Daemon::first_vde() const {
 }
 
 Segment& Daemon::add_segment(const std::string& spec_text) {
-  return engine_.add_segment(parse_segment_spec(spec_text));
+  SegmentSpec spec = parse_segment(spec_text);
+  Segment& seg = engine_.add_segment(std::move(spec.settings));
+  for (const std::string& port : spec.ports)
+    add_port(port);
+  return seg;
 }
 
 Segment& Daemon::segment_for(const PortSpec& spec) {

@@ -377,10 +377,12 @@ Options parse_options(int argc, const char* const argv[]) {
   out.pidfile = pidfile;
   // Specs are checked now, so a typo costs a line and no DPDK start-up.
   try {
-    for (const auto& s : segments)
-      parse_segment_spec(s);
+    for (const auto& s : segments) {
+      for (const auto& p : parse_segment(s).ports)
+        check_port_spec(parse_port_spec(p));
+    }
     for (const auto& p : ports)
-      check_port_type(parse_port_spec(p));
+      check_port_spec(parse_port_spec(p));
   } catch (const ConfigError& e) {
     return fail(e.what());
   }

@@ -7,6 +7,7 @@
 #include "common/socket_address.hpp"
 #include "common/unix_socket.hpp"
 #include "dpdk/ethdev_port.hpp"
+#include "nat/nat_port.hpp"
 #include "qemu/dgram_port.hpp"
 #include "qemu/stream_client.hpp"
 #include "qemu/stream_server.hpp"
@@ -222,14 +223,49 @@ Built build_dgram(PortSpec& spec, Daemon& d, Segment&) {
   return {open_dgram(spec, d, std::move(o)), nullptr};
 }
 
+// QEMU's -netdev user keys; hostfwd= and dnssearch= may repeat.
+plugs::nat::NatOptions nat_options(PortSpec& spec) {
+  plugs::nat::NatOptions o;
+  for (const char* repeatable : {"hostfwd", "dnssearch"}) {
+    for (const std::string& v : spec.take_all(repeatable))
+      o.set(repeatable, v);
+  }
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : spec.params) {
+    if (plugs::nat::NatOptions::knows(k)) keys.push_back(k);
+  }
+  for (const std::string& k : keys)
+    o.set(k, *spec.take(k));
+  spec.expect_consumed();
+  o.finish();
+  return o;
+}
+
+void check_nat(PortSpec spec) {
+  nat_options(spec);
+}
+
+Built build_nat(PortSpec& spec, Daemon& d, Segment&) {
+  plugs::nat::NatOptions o = nat_options(spec);
+  o.pool = d.pool();
+  if (spec.settings.name.empty()) spec.settings.name = d.unique_name("nat");
+  return {plugs::nat::NatPort::open(spec.settings, std::move(o)), nullptr};
+}
+
 struct PortType {
   std::string_view name;
   Built (*build)(PortSpec&, Daemon&, Segment&);
+  Role role;   // unless the spec names one
+  bool jumbo;  // a transport that carries whatever a guest sends: mtu 9216 unless given
+  // What can be checked of the spec before anything opens, so that a bad key costs a line at
+  // start-up and no DPDK; may be null.
+  void (*check)(PortSpec spec) = nullptr;
 };
 
 constexpr PortType kPortTypes[] = {
-    {"dpdk", build_dpdk},     {"vde", build_vde},     {"stream", build_stream},
-    {"socket", build_socket}, {"dgram", build_dgram},
+    {"dpdk", build_dpdk, Role::vm, false},    {"vde", build_vde, Role::vm, true},
+    {"stream", build_stream, Role::vm, true}, {"socket", build_socket, Role::vm, true},
+    {"dgram", build_dgram, Role::vm, true},   {"nat", build_nat, Role::nat, false, check_nat},
 };
 
 const PortType* port_type(std::string_view name) {
@@ -241,8 +277,11 @@ const PortType* port_type(std::string_view name) {
 
 }  // namespace
 
-void check_port_type(const PortSpec& spec) {
-  if (port_type(spec.type)) return;
+void check_port_spec(const PortSpec& spec) {
+  if (const PortType* t = port_type(spec.type)) {
+    if (t->check) t->check(spec);
+    return;
+  }
   std::string known;
   for (const PortType& t : kPortTypes)
     known += (known.empty() ? "" : ", ") + std::string(t.name);
@@ -251,13 +290,14 @@ void check_port_type(const PortSpec& spec) {
 }
 
 Built build_port(PortSpec& spec, Daemon& d, Segment& seg) {
-  check_port_type(spec);
+  check_port_spec(spec);
+  const PortType& type = *port_type(spec.type);
+  if (!spec.was_given("role")) spec.settings.role = type.role;
+  if (type.jumbo && !spec.was_given("mtu")) spec.settings.mtu = kMaxMtu;
   PortSettings check = spec.settings;
   if (check.name.empty()) check.name = spec.type;
   seg.check(check);  // before a device or socket is opened for nothing
-  // A socket carries whatever the guests send; jumbo frames pass unless a port says otherwise.
-  if (spec.type != "dpdk" && !spec.was_given("mtu")) spec.settings.mtu = kMaxMtu;
-  return port_type(spec.type)->build(spec, d, seg);
+  return type.build(spec, d, seg);
 }
 
 }  // namespace vswitch::daemon

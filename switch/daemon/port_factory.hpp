@@ -14,8 +14,9 @@ struct Built {
   std::unique_ptr<Listener> listener;
 };
 
-// Throws ConfigError when the spec names no plug vswitchd has, before anything is opened.
-void check_port_type(const PortSpec& spec);
+// Throws ConfigError when the spec names no plug vswitchd has, or keys its plug can tell are
+// wrong without opening anything.
+void check_port_spec(const PortSpec& spec);
 
 // Throws ConfigError naming what is wrong with the spec or why the transport cannot open.
 Built build_port(PortSpec& spec, Daemon& daemon, Segment& segment);

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "networks.hpp"
+
 namespace vswitch::daemon {
 
 std::vector<std::string> split_spec(std::string_view text) {
@@ -35,9 +37,20 @@ uint32_t parse_uint(std::string_view what, std::string_view text, uint32_t min, 
 std::optional<std::string> PortSpec::take(const std::string& key) {
   auto it = params.find(key);
   if (it == params.end()) return std::nullopt;
+  if (params.count(key) > 1)
+    throw ConfigError("port '" + text + "': key '" + key + "' given twice");
   std::string v = std::move(it->second);
   params.erase(it);
   return v;
+}
+
+std::vector<std::string> PortSpec::take_all(const std::string& key) {
+  std::vector<std::string> values;
+  auto [from, to] = params.equal_range(key);
+  for (auto it = from; it != to; ++it)
+    values.push_back(std::move(it->second));
+  params.erase(from, to);
+  return values;
 }
 
 void PortSpec::expect_consumed() const {
@@ -123,10 +136,6 @@ PortSpec parse_port_spec(std::string_view text) {
     } else if (apply_common(spec.settings, vk, key, value)) {
       spec.given.emplace_back(key);
     } else {
-      if (spec.params.count(std::string(key))) {
-        throw ConfigError("port '" + std::string(text) + "': key '" + std::string(key) +
-                          "' given twice");
-      }
       spec.params.emplace(key, value);
     }
   }
@@ -152,6 +161,14 @@ void apply_port_setting(PortSettings& s, std::string_view key, std::string_view 
 }
 
 namespace {
+
+bool is_segment_key(std::string_view key) {
+  for (std::string_view k :
+       {"mode", "policy", "fdb-size", "ageing", "aging", "flap-hold", "max-ports"}) {
+    if (k == key) return true;
+  }
+  return false;
+}
 
 void apply_segment_key(SegmentSettings& s, std::string_view key, std::string_view value) {
   if (key == "mode") {
@@ -179,29 +196,53 @@ void apply_segment_key(SegmentSettings& s, std::string_view key, std::string_vie
     s.max_ports = static_cast<uint16_t>(parse_uint("max-ports", value, 1, 4096));
   } else {
     throw ConfigError("segment: unknown key '" + std::string(key) +
-                      "' (use mode, policy, fdb-size, ageing, flap-hold, max-ports)");
+                      "' (use mode, policy, fdb-size, ageing, flap-hold, max-ports, network)");
   }
 }
 
 }  // namespace
 
 SegmentSettings parse_segment_spec(std::string_view text) {
+  return parse_segment(text).settings;
+}
+
+SegmentSpec parse_segment(std::string_view text) {
   const auto parts = split_spec(text);
-  SegmentSettings s;
+  SegmentSpec spec;
+  SegmentSettings& s = spec.settings;
   s.name = parts[0];
   if (s.name.empty() || s.name.find('=') != std::string::npos) {
     throw ConfigError("segment '" + std::string(text) +
                       "': start with its name, e.g. lan,mode=hub");
   }
+  const NetworkPreset* network = nullptr;
+  bool policy_given = false;
+  SpecKeys others;  // for the network's ports
   for (size_t i = 1; i < parts.size(); ++i) {
     if (parts[i].empty()) continue;
     if (parts[i].find('=') == std::string::npos) {
       throw ConfigError("segment '" + std::string(text) + "': '" + parts[i] + "' is not key=value");
     }
     const auto [key, value] = key_value(parts[i]);
-    apply_segment_key(s, key, value);
+    if (key == "network") {
+      network = find_network(value);
+      if (!network) {
+        throw ConfigError("network=" + std::string(value) + ": use " + network_names());
+      }
+    } else if (key == "policy" || is_segment_key(key)) {
+      apply_segment_key(s, key, value);
+      policy_given |= key == "policy";
+    } else {
+      others.emplace_back(key, value);
+    }
   }
-  return s;
+  if (network) {
+    if (!policy_given) apply_segment_key(s, "policy", network->policy);
+    spec.ports = network->ports(s.name, others);
+  } else if (!others.empty()) {
+    apply_segment_key(s, others.front().first, others.front().second);  // says it is unknown
+  }
+  return spec;
 }
 
 void apply_segment_setting(Segment& seg, std::string_view key, std::string_view value) {

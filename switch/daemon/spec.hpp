@@ -26,16 +26,21 @@ struct PortSpec {
   std::string type;     // "dpdk", later "vde", "stream"...
   std::string segment;  // empty: the only segment, or "default"
   PortSettings settings;
-  std::map<std::string, std::string> params;  // the plug's own keys, in order of name
-  std::string text;                           // as the user wrote it
-  std::vector<std::string> given;             // the common keys the user gave
+  // The plug's own keys, in order of name; a key may repeat (hostfwd=), and only take_all()
+  // takes a repeated one.
+  std::multimap<std::string, std::string> params;
+  std::string text;                // as the user wrote it
+  std::vector<std::string> given;  // the common keys the user gave
 
   bool was_given(const std::string& key) const {
     return std::find(given.begin(), given.end(), key) != given.end();
   }
 
   // Removes and returns one of the plug's keys, so that expect_consumed() can report leftovers.
+  // Throws ConfigError when the key was given more than once.
   std::optional<std::string> take(const std::string& key);
+  // Every value of a repeatable key, in the order given.
+  std::vector<std::string> take_all(const std::string& key);
   // Throws ConfigError naming the first key no one took.
   void expect_consumed() const;
 };
@@ -47,6 +52,12 @@ PortSpec parse_port_spec(std::string_view text);
 // Applies "key=value" settings to a port's settings (for `port set`); throws ConfigError.
 void apply_port_setting(PortSettings& s, std::string_view key, std::string_view value);
 
+// A segment spec and the port specs its network= preset adds; throws ConfigError.
+struct SegmentSpec {
+  SegmentSettings settings;
+  std::vector<std::string> ports;
+};
+SegmentSpec parse_segment(std::string_view text);
 SegmentSettings parse_segment_spec(std::string_view text);
 // Applies one "key=value" to a live segment (for `segment set`); throws ConfigError.
 void apply_segment_setting(Segment& seg, std::string_view key, std::string_view value);

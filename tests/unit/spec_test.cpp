@@ -44,7 +44,11 @@ TEST(Spec, RefusesWhatMakesNoSense) {
   EXPECT_THROW(parse_port_spec("dpdk,tag=10,trunks=20"), ConfigError);
   EXPECT_THROW(parse_port_spec("dpdk,mtu=10000"), ConfigError);
   EXPECT_THROW(parse_port_spec("dpdk,dev"), ConfigError);
-  EXPECT_THROW(parse_port_spec("dpdk,x=1,x=2"), ConfigError);
+  // A key may repeat only where the plug takes every value (hostfwd=).
+  auto twice = parse_port_spec("dpdk,x=1,x=2");
+  EXPECT_THROW(twice.take("x"), ConfigError);
+  auto forwards = parse_port_spec("nat,hostfwd=tcp::1-:1,hostfwd=udp::2-:2");
+  EXPECT_EQ(forwards.take_all("hostfwd"), (std::vector<std::string>{"tcp::1-:1", "udp::2-:2"}));
   auto s = parse_port_spec("dpdk,bogus=1");
   EXPECT_THROW(s.expect_consumed(), ConfigError);
 }
@@ -59,6 +63,21 @@ TEST(Spec, SegmentKeys) {
   EXPECT_THROW(parse_segment_spec("lab,mode=router"), ConfigError);
   EXPECT_THROW(parse_segment_spec("lab,color=red"), ConfigError);
   EXPECT_THROW(parse_segment_spec("mode=hub"), ConfigError);
+}
+
+TEST(Spec, NetworkPresetsBringTheirPolicyAndPorts) {
+  auto nat = parse_segment("lab,network=nat,hostfwd=tcp::2222-:22,net=10.9.0.0/24");
+  EXPECT_EQ(nat.settings.policy.str(), "nat");
+  EXPECT_EQ(nat.ports, (std::vector<std::string>{
+                           "nat,name=lab-nat,segment=lab,hostfwd=tcp::2222-:22,net=10.9.0.0/24"}));
+  auto shared = parse_segment("lab,network=nat,policy=vm-vm+vm-nat");
+  EXPECT_EQ(shared.settings.policy.mode, PolicyMode::matrix);
+  auto internal = parse_segment("lab,network=internal");
+  EXPECT_EQ(internal.settings.policy.str(), "internal");
+  EXPECT_TRUE(internal.ports.empty());
+  EXPECT_THROW(parse_segment("lab,network=internal,hostfwd=tcp::1-:1"), ConfigError);
+  EXPECT_THROW(parse_segment("lab,network=nat,colour=blue"), ConfigError);
+  EXPECT_THROW(parse_segment("lab,network=carrier-pigeon"), ConfigError);
 }
 
 Options parse(std::vector<std::string> args) {

@@ -1,0 +1,268 @@
+// The NAT port (libslirp) without guests: VDE clients send what a guest's DHCP client and ARP
+// would, and the host side is reached through hostfwd on loopback. The switch runs as nobody.
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <regex>
+
+#include "../support/process.hpp"
+#include "../support/raw_peer.hpp"
+#include "../support/vde_client.hpp"
+
+namespace vswitch::test {
+namespace {
+
+constexpr uint8_t kDiscover = 1, kOffer = 2, kRequest = 3, kAck = 5;
+
+void put16(Bytes& b, size_t at, uint16_t v) {
+  b[at] = static_cast<uint8_t>(v >> 8);
+  b[at + 1] = static_cast<uint8_t>(v);
+}
+
+uint16_t ip_checksum(const uint8_t* p, size_t n) {
+  uint32_t sum = 0;
+  for (size_t i = 0; i + 1 < n; i += 2)
+    sum += uint32_t{p[i]} << 8 | p[i + 1];
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+uint32_t ipv4(const char* text) {
+  in_addr a{};
+  inet_pton(AF_INET, text, &a);
+  return ntohl(a.s_addr);
+}
+
+// A DHCP message from a client that has no address yet, broadcast as RFC 2131 says.
+Bytes dhcp(MacAddr client, uint8_t type, uint32_t xid, uint32_t requested = 0, uint32_t server = 0,
+           const std::string& hostname = "") {
+  Bytes bootp(240, 0);
+  bootp[0] = 1;  // BOOTREQUEST
+  bootp[1] = 1;
+  bootp[2] = 6;
+  for (int i = 0; i < 4; ++i)
+    bootp[4 + i] = static_cast<uint8_t>(xid >> (24 - 8 * i));
+  bootp[10] = 0x80;  // broadcast reply
+  Bytes f = frame(kBroadcast, client, 0, 0, 0x0800);
+  f.resize(14);
+  std::copy(f.begin() + 6, f.begin() + 12, bootp.begin() + 28);
+  const uint8_t magic[] = {99, 130, 83, 99};
+  std::copy(magic, magic + 4, bootp.begin() + 236);
+  auto option = [&](uint8_t code, const Bytes& v) {
+    bootp.push_back(code);
+    bootp.push_back(static_cast<uint8_t>(v.size()));
+    bootp.insert(bootp.end(), v.begin(), v.end());
+  };
+  auto addr = [](uint32_t a) {
+    return Bytes{static_cast<uint8_t>(a >> 24), static_cast<uint8_t>(a >> 16),
+                 static_cast<uint8_t>(a >> 8), static_cast<uint8_t>(a)};
+  };
+  option(53, {type});
+  if (requested) option(50, addr(requested));
+  if (server) option(54, addr(server));
+  if (!hostname.empty()) option(12, Bytes(hostname.begin(), hostname.end()));
+  bootp.push_back(255);
+
+  Bytes ip(28, 0);
+  ip[0] = 0x45;
+  put16(ip, 2, static_cast<uint16_t>(28 + bootp.size()));
+  ip[8] = 64;
+  ip[9] = 17;
+  for (int i = 16; i < 20; ++i)
+    ip[i] = 0xff;
+  put16(ip, 10, ip_checksum(ip.data(), 20));
+  put16(ip, 20, 68);
+  put16(ip, 22, 67);
+  put16(ip, 24, static_cast<uint16_t>(8 + bootp.size()));
+  f.insert(f.end(), ip.begin(), ip.end());
+  f.insert(f.end(), bootp.begin(), bootp.end());
+  return f;
+}
+
+struct DhcpReply {
+  uint8_t type = 0;
+  uint32_t your_address = 0;
+  uint32_t server = 0;
+};
+
+// A DHCP reply to `client`, if this frame is one.
+std::optional<DhcpReply> dhcp_reply(const Bytes& f, MacAddr client) {
+  if (f.size() < 14 + 20 + 8 + 240 || f[12] != 0x08 || f[13] != 0x00 || f[23] != 17) {
+    return std::nullopt;
+  }
+  const size_t udp = 14 + size_t{f[14] & 0x0fu} * 4;
+  const size_t bootp = udp + 8;
+  if (f.size() < bootp + 240 || f[udp + 1] != 67 || f[bootp] != 2) return std::nullopt;
+  if (MacAddr::from_bytes(&f[bootp + 28]) != client) return std::nullopt;
+  DhcpReply r;
+  r.your_address = uint32_t{f[bootp + 16]} << 24 | uint32_t{f[bootp + 17]} << 16 |
+                   uint32_t{f[bootp + 18]} << 8 | f[bootp + 19];
+  for (size_t i = bootp + 240; i + 1 < f.size() && f[i] != 255;) {
+    if (f[i] == 0) {
+      ++i;
+      continue;
+    }
+    const uint8_t code = f[i], len = f[i + 1];
+    if (i + 2 + len > f.size()) break;
+    if (code == 53 && len == 1) r.type = f[i + 2];
+    if (code == 54 && len == 4) {
+      r.server =
+          uint32_t{f[i + 2]} << 24 | uint32_t{f[i + 3]} << 16 | uint32_t{f[i + 4]} << 8 | f[i + 5];
+    }
+    i += 2 + len;
+  }
+  return r;
+}
+
+std::optional<DhcpReply> await_reply(VdeClient& c, MacAddr client, uint8_t type) {
+  for (int i = 0; i < 20; ++i) {
+    auto f = c.recv(3000);
+    if (!f) return std::nullopt;
+    auto r = dhcp_reply(*f, client);
+    if (r && r->type == type) return r;
+  }
+  return std::nullopt;
+}
+
+// A guest's whole DHCP exchange; the address it was given.
+uint32_t lease(VdeClient& c, MacAddr client, const std::string& hostname) {
+  if (!c.send(dhcp(client, kDiscover, 1))) return 0;
+  auto offer = await_reply(c, client, kOffer);
+  if (!offer) return 0;
+  if (!c.send(dhcp(client, kRequest, 2, offer->your_address, offer->server, hostname))) return 0;
+  auto ack = await_reply(c, client, kAck);
+  return ack ? ack->your_address : 0;
+}
+
+class Nat : public ::testing::Test {
+ protected:
+  void start(const std::string& segment_extra = "") {
+    vs_ =
+        std::make_unique<Vswitchd>(std::vector<std::string>{"-s", sw(), "-m", "0666", "--segment",
+                                                            "default,network=nat" + segment_extra},
+                                   as_nobody());
+    ASSERT_TRUE(vs_->ready()) << vs_->log();
+  }
+  std::string sw() const { return tmp_.file("sw"); }
+  std::string nat_detail(const std::string& key) {
+    const Value port = vs_->ctl({"port", "show", "default-nat"});
+    const Value* v = port.at("details")->get(key);
+    return v ? v->as_string() : "";
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<Vswitchd> vs_;
+};
+
+TEST_F(Nat, EachGuestGetsItsOwnLeaseFromDhcpStartAndTheTableShowsIt) {
+  start();
+  VdeClient a(sw()), b(sw());
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(lease(a, mac(1), "alpha"), ipv4("10.0.2.15"));
+  EXPECT_EQ(lease(b, mac(2), "beta"), ipv4("10.0.2.16"));
+  EXPECT_EQ(nat_detail("lease " + mac(1).str()), "10.0.2.15 alpha");
+  EXPECT_EQ(nat_detail("lease " + mac(2).str()), "10.0.2.16 beta");
+  // In a nat segment the guests do not see each other, broadcasts included.
+  ASSERT_TRUE(a.send(frame(kBroadcast, mac(1), 46, 1)));
+  for (const Bytes& f : b.drain(500))
+    EXPECT_NE(MacAddr::from_bytes(&f[6]), mac(1)) << "a guest heard another";
+}
+
+TEST_F(Nat, TheGatewayAnswersArpWithItsOwnAddress) {
+  start(",net=192.168.77.0/24");
+  VdeClient a(sw());
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(lease(a, mac(1), ""), ipv4("192.168.77.15"));
+  Bytes arp = frame(kBroadcast, mac(1), 0, 0, 0x0806);
+  arp.resize(14);
+  const uint8_t body[] = {0,    1, 8, 0, 6, 4, 0,   1,  // Ethernet, IPv4, request
+                          0x02, 0, 0, 0, 0, 1, 192, 168, 77, 15, 0, 0, 0, 0, 0, 0, 192, 168, 77, 2};
+  arp.insert(arp.end(), body, body + sizeof body);
+  ASSERT_TRUE(a.send(arp));
+  std::optional<Bytes> reply;
+  for (int i = 0; i < 10 && !(reply && (*reply)[12] == 0x08 && (*reply)[13] == 0x06); ++i)
+    reply = a.recv(3000);
+  ASSERT_TRUE(reply);
+  ASSERT_GE(reply->size(), 42u);
+  EXPECT_EQ((*reply)[21], 2) << "not an ARP reply";
+  EXPECT_EQ(Bytes(reply->begin() + 28, reply->begin() + 32), (Bytes{192, 168, 77, 2}));
+  EXPECT_EQ(Bytes(reply->begin() + 38, reply->begin() + 42), (Bytes{192, 168, 77, 15}));
+}
+
+// hostfwd: a connection to the host's port becomes one to the guest's, and rules change at run
+// time; a rule whose host port is taken is refused with one line and nothing else changes.
+TEST_F(Nat, HostForwardsReachTheGuestAndChangeAtRunTime) {
+  const uint16_t port = free_tcp_port();
+  start(",hostfwd=tcp:127.0.0.1:" + std::to_string(port) + "-:22");
+  VdeClient a(sw());
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(lease(a, mac(1), ""), ipv4("10.0.2.15"));
+  Sock host = connect_to(AF_INET, inet_addr(port));
+  ASSERT_GE(host.fd(), 0) << "nothing listens on the forwarded port";
+  // The NAT now opens the connection to the guest: a SYN to 10.0.2.15 port 22.
+  bool syn = false;
+  for (int i = 0; i < 20 && !syn; ++i) {
+    auto f = a.recv(3000);
+    if (!f) break;
+    syn = f->size() >= 54 && (*f)[23] == 6 && (*f)[36] == 0 && (*f)[37] == 22 &&
+          Bytes(f->begin() + 30, f->begin() + 34) == (Bytes{10, 0, 2, 15});
+  }
+  EXPECT_TRUE(syn) << "no SYN reached the guest";
+
+  const uint16_t second = free_tcp_port();
+  const std::string rule = "tcp:127.0.0.1:" + std::to_string(second) + "-:80";
+  vs_->ctl({"nat", "hostfwd", "add", "default-nat", rule});
+  EXPECT_GE(connect_to(AF_INET, inet_addr(second)).fd(), 0);
+  EXPECT_EQ(nat_detail("hostfwd 2"), rule);
+  std::string error;
+  EXPECT_FALSE(vs_->try_ctl(
+      {"nat", "hostfwd", "add", "default-nat", "tcp:127.0.0.1:" + std::to_string(port) + "-:23"},
+      &error));
+  EXPECT_THAT(error, ::testing::HasSubstr("forwarded already"));
+  vs_->ctl({"nat", "hostfwd", "del", "default-nat", rule});
+  EXPECT_LT(connect_to(AF_INET, inet_addr(second)).fd(), 0);
+  // A host port someone else holds.
+  Sock holder(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const sockaddr_in held = inet_addr(free_tcp_port());
+  ASSERT_EQ(bind(holder.fd(), reinterpret_cast<const sockaddr*>(&held), sizeof held), 0);
+  ASSERT_EQ(listen(holder.fd(), 1), 0);
+  EXPECT_FALSE(vs_->try_ctl({"nat", "hostfwd", "add", "default-nat",
+                             "tcp:127.0.0.1:" + std::to_string(ntohs(held.sin_port)) + "-:22"},
+                            &error));
+  EXPECT_THAT(error, ::testing::HasSubstr("cannot listen on 127.0.0.1"));
+  EXPECT_EQ(nat_detail("hostfwd 1"), "tcp:127.0.0.1:" + std::to_string(port) + "-:22");
+}
+
+TEST_F(Nat, GarbageFromAGuestCostsItNothingAndTheOthersAreServed) {
+  start();
+  VdeClient bad(sw()), good(sw());
+  ASSERT_TRUE(bad.ok() && good.ok());
+  Bytes junk = dhcp(mac(9), kDiscover, 7);
+  for (int i = 0; i < 200; ++i) {
+    Bytes f = junk;
+    f.resize(14 + static_cast<size_t>(i) * 3 % (junk.size() - 14));
+    for (size_t k = 14; k < f.size(); k += 7)
+      f[k] = static_cast<uint8_t>(f[k] ^ (i * 31 + k));
+    ASSERT_TRUE(bad.send(f));
+  }
+  EXPECT_EQ(lease(good, mac(2), ""), ipv4("10.0.2.15"));
+  EXPECT_TRUE(vs_->running());
+}
+
+TEST(NatOptions, BadKeysEndInOneLineNamingThemAndStatusTwo) {
+  for (auto spec :
+       {"default,network=nat,dhcpstart=10.0.3.15", "default,network=nat,net=10.0.2.0/33",
+        "default,network=nat,hostfwd=tcp::99999-:22", "default,network=nat,dns=10.0.2.20",
+        "default,network=nat,hostfwd=icmp::22-:22", "default,network=nat,colour=blue"}) {
+    auto r = run_program({vswitchd_path(), "--segment", spec});
+    EXPECT_EQ(r.status, 2) << spec;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace vswitch::test
