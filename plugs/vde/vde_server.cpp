@@ -263,7 +263,11 @@ std::optional<uint32_t> VdeServer::choose_port(const Request& req, const Peer& p
 void VdeServer::serve(int fd, const Request& req) {
   ucred cred{};
   socklen_t len = sizeof cred;
-  getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+  // Without them the peer would pass for root, the zeroed uid.
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    refuse(fd, "a client", std::string("no credentials: ") + std::strerror(errno));
+    return;
+  }
   const Peer peer{cred.uid, cred.gid, cred.pid};
   const std::string who = "'" + req.description + "' (pid " + std::to_string(peer.pid) + ", uid " +
                           std::to_string(peer.uid) + ")";
