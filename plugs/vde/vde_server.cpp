@@ -15,6 +15,7 @@
 #include <cstring>
 #include <regex>
 
+#include "common/peer_connect.hpp"
 #include "common/unix_socket.hpp"
 #include "vswitch/error.hpp"
 #include "vswitch/log.hpp"
@@ -262,7 +263,11 @@ std::optional<uint32_t> VdeServer::choose_port(const Request& req, const Peer& p
 void VdeServer::serve(int fd, const Request& req) {
   ucred cred{};
   socklen_t len = sizeof cred;
-  getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+  // Without them the peer would pass for root, the zeroed uid.
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    refuse(fd, "a client", std::string("no credentials: ") + std::strerror(errno));
+    return;
+  }
   const Peer peer{cred.uid, cred.gid, cred.pid};
   const std::string who = "'" + req.description + "' (pid " + std::to_string(peer.pid) + ", uid " +
                           std::to_string(peer.uid) + ")";
@@ -279,13 +284,15 @@ void VdeServer::serve(int fd, const Request& req) {
   ep.uid = peer.uid;
   ep.pid = peer.pid;
   ep.data.reset(socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!ep.data) {
+    refuse(fd, who, std::string("socket: ") + std::strerror(errno));
+    return;
+  }
   // Connect before replying: the client removes its socket's name right after our reply.
-  sockaddr_un client{};
-  client.sun_family = AF_UNIX;
-  std::memcpy(client.sun_path, req.client_path.c_str(), req.client_path.size() + 1);
-  if (!ep.data ||
-      connect(ep.data.get(), reinterpret_cast<sockaddr*>(&client), sizeof client) != 0) {
-    refuse(fd, who, "cannot reach its socket " + req.client_path + ": " + std::strerror(errno));
+  const auto client_owner =
+      connect_for_peer(ep.data.get(), req.client_path, peer.uid, peer.gid, &why);
+  if (!client_owner) {
+    refuse(fd, who, why);
     return;
   }
   // Deep buffers absorb a burst for a slow reader; what still overflows is dropped and counted.
@@ -310,10 +317,9 @@ void VdeServer::serve(int fd, const Request& req) {
   }
   const mode_t mode = req.port0 ? options_.port0_mode : options_.mode;
   const auto group = req.port0 ? options_.port0_group : options_.group;
-  struct stat cst {};
-  if (geteuid() == 0 && stat(req.client_path.c_str(), &cst) == 0 && cst.st_uid != 0) {
+  if (geteuid() == 0 && *client_owner != 0) {
     // As vde_switch: a user's endpoint becomes the user's, closed to everyone else.
-    if (chown(ep.data_path.c_str(), cst.st_uid, group ? *group : static_cast<gid_t>(-1)) != 0 ||
+    if (chown(ep.data_path.c_str(), *client_owner, group ? *group : static_cast<gid_t>(-1)) != 0 ||
         chmod(ep.data_path.c_str(), mode & 0700) != 0) {
       log(LogLevel::debug, "vde: permissions of %s: %s", ep.data_path.c_str(),
           std::strerror(errno));

@@ -3,7 +3,8 @@
 // data socket DIR/NNN.F, and the ports it makes join the switch through a PlugHost.
 //
 // Unlike Debian's vde_switch, every refusal closes the control connection with a logged reason,
-// so a client's vde_open() fails instead of hanging.
+// so a client's vde_open() fails instead of hanging, and the switch reaches a client's socket
+// only as the client could (connect_for_peer), never with its own rights.
 #pragma once
 
 #include <sys/types.h>

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "../support/process.hpp"
@@ -193,6 +194,135 @@ TEST_F(Vde, PortOfAnotherUserIsRefused) {
       << vs->log();
   // Any other port is still theirs to take.
   EXPECT_EQ(vde_open_in_child(sw() + "[6]", 0, 65534), 0);
+}
+
+// A datagram socket this process binds at `path`, its file then given to `owner` with `mode`.
+class BoundSocket {
+ public:
+  BoundSocket(const std::string& path, uid_t owner, mode_t mode) {
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    ok_ = bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+          chown(path.c_str(), owner, 0) == 0 && chmod(path.c_str(), mode) == 0;
+  }
+  ~BoundSocket() { close(fd_); }
+  BoundSocket(const BoundSocket&) = delete;
+  BoundSocket& operator=(const BoundSocket&) = delete;
+  bool ok() const { return ok_; }
+  // Datagrams that arrive until none has for `quiet_ms`.
+  int frames(int quiet_ms) {
+    int n = 0;
+    pollfd p{fd_, POLLIN, 0};
+    char buf[65536];
+    while (poll(&p, 1, quiet_ms) == 1 && recv(fd_, buf, sizeof buf, 0) >= 0)
+      ++n;
+    return n;
+  }
+
+ private:
+  int fd_ = -1;
+  bool ok_ = false;
+};
+
+// A root switch is a deputy: it must not write, for a user, to a socket the user could not.
+TEST_F(Vde, AClientIsOnlyConnectedToASocketItOwnsAndCouldReach) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to be two users";
+  constexpr uid_t kNobody = 65534;
+  // Started by sudo, a switch has root's group, which its thread keeps while acting as a user.
+  DaemonOptions sudo_like;
+  sudo_like.groups = {0};
+  Vswitchd vs({"--vde", sw() + ",mode=0666"}, sudo_like);  // a directory every user may use
+  ASSERT_TRUE(vs.ready()) << vs.log();
+  const std::string open = tmp_.file("open"), closed = tmp_.file("closed"), own = tmp_.file("own");
+  ASSERT_EQ(mkdir(open.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(closed.c_str(), 0700), 0);
+  ASSERT_EQ(mkdir(own.c_str(), 0700), 0);
+  ASSERT_EQ(chown(own.c_str(), kNobody, 0), 0);
+  BoundSocket root_only(open + "/root_only", 0, 0600);
+  // Writable by the root group, which is the switch's too.
+  BoundSocket root_group(open + "/root_group", 0, 0660);
+  BoundSocket unreachable(closed + "/nobodys", kNobody, 0600);
+  BoundSocket nobodys(own + "/nobodys", kNobody, 0600);
+  ASSERT_TRUE(root_only.ok() && root_group.ok() && unreachable.ok() && nobodys.ok());
+  ASSERT_EQ(symlink((open + "/root_only").c_str(), (own + "/link").c_str()), 0);
+  ASSERT_EQ(lchown((own + "/link").c_str(), kNobody, 0), 0);
+
+  const std::pair<std::string, std::string> refused[] = {
+      {open + "/root_only", "belongs to uid 0"},
+      {open + "/root_group", "belongs to uid 0"},
+      {closed + "/nobodys", "Permission denied"},
+      {own + "/link", "is not a socket"},
+  };
+  auto refusal_of = [&](const std::string& path) {
+    std::istringstream log(vs.log());
+    std::string line;
+    while (std::getline(log, line)) {
+      if (line.find("refused") != std::string::npos && line.find(path) != std::string::npos) {
+        return line;
+      }
+    }
+    return std::string();
+  };
+  // Kept open through the flood below, so that a request wrongly served stays served.
+  std::vector<std::unique_ptr<RawCtl>> requests;
+  for (const auto& [path, reason] : refused) {
+    RawCtl& ctl = *requests.emplace_back(std::make_unique<RawCtl>(sw(), kNobody));
+    ASSERT_TRUE(ctl.connected());
+    ASSERT_TRUE(ctl.send(vde_request(0xfeedface, 3, 0, path, "deputy")));
+    EXPECT_TRUE(ctl.closed_by_switch(2000)) << path << " was served";
+    EXPECT_TRUE(wait_until([&] { return refusal_of(path).find(reason) != std::string::npos; }, 3s))
+        << "no reason '" << reason << "' for " << path << " in the log:\n"
+        << vs.log();
+  }
+  RawCtl served(sw(), kNobody);
+  ASSERT_TRUE(served.connected());
+  ASSERT_TRUE(served.send(vde_request(0xfeedface, 3, 0, own + "/nobodys", "own socket")));
+  ASSERT_TRUE(served.reply(2000)) << vs.log();
+
+  VdeClient flooder(sw());
+  ASSERT_TRUE(flooder.ok());
+  EXPECT_TRUE(ports_become(vs, 2));
+  for (uint8_t i = 0; i < 3; ++i)
+    ASSERT_TRUE(flooder.send(frame(kBroadcast, mac(1), 46, i)));
+  EXPECT_EQ(nobodys.frames(1000), 3);
+  EXPECT_EQ(root_only.frames(300), 0);
+  EXPECT_EQ(root_group.frames(300), 0);
+  EXPECT_EQ(unreachable.frames(300), 0);
+}
+
+// A switch that is not root cannot act as another user; it still must not write to its own
+// sockets for one.
+TEST_F(Vde, ASwitchThatIsNotRootConnectsAUserOnlyToTheUsersOwnSocket) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to be three users";
+  constexpr uid_t kNobody = 65534, kDaemonUser = 1;
+  Vswitchd vs({"--vde", sw() + ",mode=0666"}, as_nobody());
+  ASSERT_TRUE(vs.ready()) << vs.log();
+  BoundSocket switchs(tmp_.file("switchs"), kNobody, 0600);
+  BoundSocket users(tmp_.file("users"), kDaemonUser, 0666);  // the switch writes it as itself
+  ASSERT_TRUE(switchs.ok() && users.ok());
+
+  RawCtl deputy(sw(), kDaemonUser);
+  ASSERT_TRUE(deputy.connected());
+  ASSERT_TRUE(deputy.send(vde_request(0xfeedface, 3, 0, tmp_.file("switchs"), "deputy")));
+  EXPECT_TRUE(deputy.closed_by_switch(2000)) << "the switch's own socket was served";
+  EXPECT_TRUE(wait_until(
+      [&] { return vs.log().find("belongs to uid 65534, not to the client") != std::string::npos; },
+      3s))
+      << vs.log();
+  RawCtl served(sw(), kDaemonUser);
+  ASSERT_TRUE(served.connected());
+  ASSERT_TRUE(served.send(vde_request(0xfeedface, 3, 0, tmp_.file("users"), "own socket")));
+  ASSERT_TRUE(served.reply(2000)) << vs.log();
+
+  VdeClient flooder(sw());
+  ASSERT_TRUE(flooder.ok()) << vs.log();
+  EXPECT_TRUE(ports_become(vs, 2));
+  for (uint8_t i = 0; i < 3; ++i)
+    ASSERT_TRUE(flooder.send(frame(kBroadcast, mac(1), 46, i)));
+  EXPECT_EQ(users.frames(1000), 3);
+  EXPECT_EQ(switchs.frames(300), 0);
 }
 
 TEST_F(Vde, ALeavingClientTakesItsEndpointAndOnlyItsAddresses) {

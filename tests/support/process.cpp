@@ -207,7 +207,8 @@ Vswitchd::Vswitchd(const std::vector<std::string>& args, DaemonOptions opts) {
     argv.insert(argv.begin(), {"/usr/sbin/ip", "netns", "exec", opts.netns});
   }
   // SIGTERM rather than SIGKILL when the test dies: the switch cleans its files up.
-  pid_ = spawn(argv, log_path_, log_path_, [drop] {
+  pid_ = spawn(argv, log_path_, log_path_, [drop, &groups = opts.groups] {
+    if (!groups.empty() && setgroups(groups.size(), groups.data()) != 0) _exit(122);
     if (drop) drop_to_nobody();
     prctl(PR_SET_PDEATHSIG, SIGTERM);
   });

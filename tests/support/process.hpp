@@ -52,9 +52,10 @@ std::optional<Value> control(const std::string& socket, const std::vector<std::s
                              std::string* error = nullptr);
 
 struct DaemonOptions {
-  bool as_nobody = false;  // drop to user nobody before exec (when we are root)
-  bool wait_ready = true;  // wait for the control socket
-  std::string netns;       // run inside this network namespace (ip netns exec)
+  bool as_nobody = false;     // drop to user nobody before exec (when we are root)
+  bool wait_ready = true;     // wait for the control socket
+  std::string netns;          // run inside this network namespace (ip netns exec)
+  std::vector<gid_t> groups;  // supplementary groups to run with, unless dropped to nobody
 };
 
 inline DaemonOptions as_nobody() {

@@ -1,7 +1,9 @@
 #include "vde_client.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -213,13 +215,38 @@ std::optional<Bytes> VdePlug::recv(int timeout_ms) {
   return read_n(static_cast<size_t>((*len)[0] << 8 | (*len)[1]));
 }
 
-RawCtl::RawCtl(const std::string& dir) {
+RawCtl::RawCtl(const std::string& dir, int uid) {
   fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
   const std::string path = dir + "/ctl";
   std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
-  if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  auto connected = [&] { return connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0; };
+  bool ok = false;
+  if (uid < 0) {
+    ok = connected();
+  } else {
+    // The kernel records the credentials of whoever calls connect(), so a child running as the
+    // user connects the socket that this process then speaks on.
+    const passwd* pw = getpwuid(static_cast<uid_t>(uid));
+    const gid_t gid = pw ? pw->pw_gid : static_cast<gid_t>(uid);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      _exit(setgroups(0, nullptr) == 0 && setgid(gid) == 0 &&
+                    setuid(static_cast<uid_t>(uid)) == 0 && connected()
+                ? 0
+                : 1);
+    }
+    int status = 0;
+    if (wait_until([&] { return waitpid(pid, &status, WNOHANG) == pid; }, 5s)) {
+      ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    } else {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+  if (!ok) {
     ::close(fd_);
     fd_ = -1;
   }
@@ -237,6 +264,14 @@ bool RawCtl::closed_by_switch(int timeout_ms) {
   if (!readable(fd_, timeout_ms)) return false;
   char c;
   return read(fd_, &c, 1) == 0;
+}
+
+std::optional<std::string> RawCtl::reply(int timeout_ms) {
+  sockaddr_un r{};
+  if (!readable(fd_, timeout_ms) || read(fd_, &r, sizeof r) != static_cast<ssize_t>(sizeof r)) {
+    return std::nullopt;
+  }
+  return std::string(r.sun_path, strnlen(r.sun_path, sizeof r.sun_path));
 }
 
 Bytes vde_request(uint32_t magic, uint32_t version, uint32_t type, const std::string& client_path,

@@ -68,15 +68,18 @@ class VdePlug {
   int from_ = -1;  // its stdout
 };
 
-// A control connection to DIR/ctl that sends what it is told.
+// A control connection to DIR/ctl that sends what it is told. `uid` >= 0 makes it that user's
+// connection as the switch sees it (SO_PEERCRED), with that user's primary group and no others.
 class RawCtl {
  public:
-  explicit RawCtl(const std::string& dir);
+  explicit RawCtl(const std::string& dir, int uid = -1);
   ~RawCtl();
   bool connected() const { return fd_ >= 0; }
   bool send(const Bytes& bytes);
   // True when the switch closed the connection within the timeout (read() returned 0).
   bool closed_by_switch(int timeout_ms);
+  // The data socket path of the switch's reply, or nullopt when none came within the timeout.
+  std::optional<std::string> reply(int timeout_ms);
 
  private:
   int fd_ = -1;
