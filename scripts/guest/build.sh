@@ -6,7 +6,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${VSWITCHD_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vswitchd/guest}
-if [[ -s $out/vmlinux && -s $out/initrd.gz && $out/initrd.gz -nt $here/init ]]; then
+if [[ -s $out/vmlinux && -s $out/initrd.gz && $out/initrd.gz -nt $here/init &&
+      $out/initrd.gz -nt $here/dhcp-script ]]; then
   echo "$out"
   exit 0
 fi
@@ -35,7 +36,7 @@ fi
 
 # Busybox, the NIC drivers and /init.
 rd="$work/initrd"
-mkdir -p "$rd"/{bin,dev,proc,sys,tmp,lib/modules}
+mkdir -p "$rd"/{bin,dev,etc,proc,sys,tmp,lib/modules}
 cp /bin/busybox "$rd/bin/busybox"
 mods="$work/root/lib/modules/$version/kernel"
 for m in drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci_modern_dev \
@@ -47,6 +48,7 @@ for m in drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci_modern_d
   if [[ $f == *.xz ]]; then xz -dc "$f" >"$rd/lib/modules/$(basename "$m").ko"; else cp "$f" "$rd/lib/modules/"; fi
 done
 install -m 0755 "$here/init" "$rd/init"
+install -m 0755 "$here/dhcp-script" "$rd/bin/vsw-dhcp"
 # Device numbers kept: /dev/console must be the real one.
 mknod -m 600 "$rd/dev/console" c 5 1
 (cd "$rd" && find . | cpio -o -H newc 2>/dev/null | gzip -9) >"$out/initrd.gz"

@@ -33,7 +33,8 @@ std::string guest_kit(std::string* why) {
 Guest::Guest(const std::string& kit, const GuestSpec& s, const std::string& log_path)
     : log_(log_path) {
   std::string append = "console=ttyS0 quiet panic=-1 vsw.ip=" + s.ip + " vsw.peer=" + s.peer +
-                       " vsw.role=" + (s.server ? "server" : "client");
+                       " vsw.role=" + (s.server ? "server" : "client") +
+                       (s.more.empty() ? "" : " " + s.more);
   std::vector<std::string> argv;
   if (!s.netns.empty()) argv = {"/usr/sbin/ip", "netns", "exec", s.netns};
   const std::vector<std::string> qemu = {

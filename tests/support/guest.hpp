@@ -18,10 +18,11 @@ struct GuestSpec {
   std::string netdev;          // "vde,sock=DIR", "socket,connect=127.0.0.1:5000"...
   std::string nic = "virtio";  // or e1000
   std::string mac;
-  std::string ip;    // 10.0.0.1/24
+  std::string ip;    // 10.0.0.1/24, or dhcp
   std::string peer;  // 10.0.0.2
   bool server = false;
   std::string netns;  // run QEMU in this namespace
+  std::string more;   // further vsw.* settings of scripts/guest/init, space separated
 };
 
 class Guest {

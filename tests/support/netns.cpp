@@ -1,6 +1,11 @@
 #include "netns.hpp"
 
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 namespace vswitch::test {
 
@@ -26,6 +31,23 @@ RunResult ip(const std::vector<std::string>& args) {
 std::string unique_ifname(const std::string& prefix) {
   static int serial = 0;
   return prefix + std::to_string(getpid() % 100000) + std::to_string(serial++);
+}
+
+bool enter_netns(const std::string& name, bool with_files) {
+  const int fd = open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool in = setns(fd, CLONE_NEWNET) == 0;
+  close(fd);
+  if (!in || !with_files) return in;
+  if (unshare(CLONE_NEWNS) != 0 || mount("", "/", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
+    return false;
+  }
+  std::error_code ec;
+  for (const auto& f : std::filesystem::directory_iterator("/etc/netns/" + name, ec)) {
+    const std::string target = "/etc/" + f.path().filename().string();
+    if (mount(f.path().c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) return false;
+  }
+  return true;
 }
 
 Netns::Netns(std::string name) : name_(std::move(name)) {

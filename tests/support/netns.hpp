@@ -29,6 +29,11 @@ class Netns {
   std::string name_;
 };
 
+// Moves the calling thread (or a child before it execs) into the namespace, as `ip netns exec`
+// does: the files of /etc/netns/NAME/ (resolv.conf) are bound over /etc's in a mount namespace
+// of its own, when it is a process. False on failure.
+bool enter_netns(const std::string& name, bool with_files = true);
+
 // `ip ...` in the root namespace; the result of the command.
 RunResult ip(const std::vector<std::string>& args);
 

@@ -1,5 +1,7 @@
 #include "process.hpp"
 
+#include "netns.hpp"
+
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -202,12 +204,10 @@ Vswitchd::Vswitchd(const std::vector<std::string>& args, DaemonOptions opts) {
   }
   std::vector<std::string> argv = {binary_, "--control", socket_};
   argv.insert(argv.end(), args.begin(), args.end());
-  if (!opts.netns.empty()) {
-    // ip netns exec execs the switch in place: the PID we hold stays the switch's.
-    argv.insert(argv.begin(), {"/usr/sbin/ip", "netns", "exec", opts.netns});
-  }
   // SIGTERM rather than SIGKILL when the test dies: the switch cleans its files up.
-  pid_ = spawn(argv, log_path_, log_path_, [drop, &groups = opts.groups] {
+  pid_ = spawn(argv, log_path_, log_path_, [drop, &groups = opts.groups, &netns = opts.netns] {
+    // The namespace first: entering it takes the privileges that dropping gives up.
+    if (!netns.empty() && !enter_netns(netns)) _exit(123);
     if (!groups.empty() && setgroups(groups.size(), groups.data()) != 0) _exit(122);
     if (drop) drop_to_nobody();
     prctl(PR_SET_PDEATHSIG, SIGTERM);
