@@ -5,20 +5,60 @@
 
 namespace vswitch {
 
-Fdb::Fdb(uint32_t limit, uint64_t seed) : seed_(seed) {
-  build(limit);
+namespace {
+
+// At most half full keeps linear probes short even for unlucky hashes.
+size_t slots_for(size_t entries) {
+  return std::bit_ceil(std::max<size_t>(16, entries * 2));
 }
 
-void Fdb::build(uint32_t limit) {
-  limit_ = std::max<uint32_t>(limit, 1);
-  // At most half full keeps linear probes short even for unlucky hashes.
-  const size_t capacity = std::bit_ceil(std::max<size_t>(16, size_t{limit_} * 2));
-  slots_.assign(capacity, Slot{});
-  links_.assign(capacity, Link{kNil, kNil, 0});
+// A new or flushed table has room for a few hundred entries, however high its limit.
+size_t first_slots(uint32_t limit) {
+  return slots_for(std::min<size_t>(limit, 256));
+}
+
+}  // namespace
+
+Fdb::Fdb(uint32_t limit, uint64_t seed) : limit_(std::max<uint32_t>(limit, 1)), seed_(seed) {
+  reset(first_slots(limit_));
+}
+
+// Fresh vectors rather than assign(), so that a smaller table gives the memory of a larger back.
+void Fdb::reset(size_t capacity) {
+  slots_ = std::vector<Slot>(capacity);
+  links_ = std::vector<Link>(capacity, Link{kNil, kNil, 0});
   ports_.clear();
   mask_ = capacity - 1;
   size_ = 0;
   static_count_ = 0;
+}
+
+// Moves every entry into a table of `capacity` slots: static entries first, then each port's
+// dynamic entries oldest first, so that each list keeps its order and, when the limit is below
+// the count, what is evicted is chosen by the usual rule.
+void Fdb::rebuild(size_t capacity) {
+  const std::vector<Slot> old_slots = std::move(slots_);
+  const std::vector<Link> old_links = std::move(links_);
+  const std::vector<PortLists> old_ports = std::move(ports_);
+  reset(capacity);
+  for (bool want_static : {true, false}) {
+    for (const PortLists& p : old_ports) {
+      const List& l = want_static ? p.fixed : p.dynamic;
+      for (uint32_t i = l.head; i != kNil; i = old_links[i].next) {
+        if (size_ >= limit_ && !evict_one()) continue;
+        const Slot& s = old_slots[i];
+        insert(s.key & ~kUsed, s.port, s.flags, s.seen_s, old_links[i].changed_ms);
+      }
+    }
+  }
+}
+
+// Called only before a new entry goes in, never on a lookup or a refresh. Doubling makes growth
+// amortised O(1) per learned entry, and once a table has reached its working size it does not
+// allocate again: the datapath's steady state stays allocation free. Below the limit the table
+// never needs more than slots_for(limit_), which doubling reaches exactly.
+void Fdb::make_room_for_one() {
+  if ((size_ + 1) * 2 > slots_.size()) rebuild(slots_.size() * 2);
 }
 
 Fdb::List& Fdb::list_of(const Slot& s) {
@@ -157,6 +197,7 @@ Fdb::LearnResult Fdb::learn_new(uint64_t key, uint16_t port, uint64_t now_ms) {
     ++counters_.refused;
     return {Learned::refused};
   }
+  make_room_for_one();
   insert(key, port, 0, static_cast<uint32_t>(now_ms / 1000), static_cast<uint32_t>(now_ms));
   ++counters_.learned;
   return {Learned::added};
@@ -166,6 +207,7 @@ bool Fdb::add_static(uint64_t key, uint16_t port) {
   const uint32_t i = find_slot(key);
   if (i != kNil) erase_at(i);
   if (size_ >= limit_ && !evict_one()) return false;
+  make_room_for_one();
   insert(key, port, kStatic, 0, 0);
   return true;
 }
@@ -191,10 +233,7 @@ size_t Fdb::flush_port(uint16_t port) {
 
 size_t Fdb::flush_all() {
   const size_t n = size_;
-  std::fill(slots_.begin(), slots_.end(), Slot{});
-  ports_.clear();
-  size_ = 0;
-  static_count_ = 0;
+  reset(first_slots(limit_));
   return n;
 }
 
@@ -233,31 +272,8 @@ std::optional<Fdb::Entry> Fdb::find(uint64_t key, uint64_t now_ms) const {
 }
 
 void Fdb::set_limit(uint32_t limit) {
-  struct Saved {
-    uint64_t key;
-    uint16_t port;
-    uint8_t flags;
-    uint32_t seen_s;
-    uint32_t changed_ms;
-  };
-  std::vector<Saved> saved;
-  saved.reserve(size_);
-  // Static entries first, then each port's dynamic entries oldest first, so that what the new
-  // limit evicts is chosen by the usual rule.
-  for (bool want_static : {true, false}) {
-    for (const PortLists& p : ports_) {
-      const List& l = want_static ? p.fixed : p.dynamic;
-      for (uint32_t i = l.head; i != kNil; i = links_[i].next) {
-        const Slot& s = slots_[i];
-        saved.push_back({s.key & ~kUsed, s.port, s.flags, s.seen_s, links_[i].changed_ms});
-      }
-    }
-  }
-  build(limit);
-  for (const Saved& e : saved) {
-    if (size_ >= limit_ && !evict_one()) continue;
-    insert(e.key, e.port, e.flags, e.seen_s, e.changed_ms);
-  }
+  limit_ = std::max<uint32_t>(limit, 1);
+  rebuild(std::max(first_slots(limit_), slots_for(std::min<size_t>(limit_, size_))));
 }
 
 }  // namespace vswitch
