@@ -95,7 +95,7 @@ class Fdb {
 
   size_t size() const { return size_; }
   uint32_t limit() const { return limit_; }
-  // Rebuilds the table for what it holds; what does not fit is evicted by the usual rule.
+  // What no longer fits is evicted by the usual rule; the table is then rebuilt for what it holds.
   void set_limit(uint32_t limit);
   size_t dynamic_entries_of(uint16_t port) const {
     return port < ports_.size() ? ports_[port].dynamic.count : 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <utility>
 
 namespace vswitch {
 
@@ -26,29 +27,42 @@ Fdb::Fdb(uint32_t limit, uint64_t seed) : limit_(std::max<uint32_t>(limit, 1)), 
 // Fresh vectors rather than assign(), so that a smaller table gives the memory of a larger back.
 void Fdb::reset(size_t capacity) {
   slots_ = std::vector<Slot>(capacity);
-  links_ = std::vector<Link>(capacity, Link{kNil, kNil, 0});
+  links_ = std::vector<Link>(capacity);
   ports_.clear();
   mask_ = capacity - 1;
   size_ = 0;
   static_count_ = 0;
 }
 
-// Moves every entry into a table of `capacity` slots: static entries first, then each port's
-// dynamic entries oldest first, so that each list keeps its order and, when the limit is below
-// the count, what is evicted is chosen by the usual rule.
+// Moves every entry into a table of `capacity` slots, in the old table's order: after a doubling
+// an entry's home is its old one or one old table-length further, so both tables are walked almost
+// sequentially (the list links are translated in a second pass). Walking the LRU lists instead
+// reads both tables at random: growing past 4 M entries took 2.2-3.6 s that way, 0.36-0.52 s
+// this way, most of it the kernel handing over the new table's pages.
 void Fdb::rebuild(size_t capacity) {
-  const std::vector<Slot> old_slots = std::move(slots_);
-  const std::vector<Link> old_links = std::move(links_);
-  const std::vector<PortLists> old_ports = std::move(ports_);
-  reset(capacity);
-  for (bool want_static : {true, false}) {
-    for (const PortLists& p : old_ports) {
-      const List& l = want_static ? p.fixed : p.dynamic;
-      for (uint32_t i = l.head; i != kNil; i = old_links[i].next) {
-        if (size_ >= limit_ && !evict_one()) continue;
-        const Slot& s = old_slots[i];
-        insert(s.key & ~kUsed, s.port, s.flags, s.seen_s, old_links[i].changed_ms);
-      }
+  const std::vector<Slot> old_slots = std::exchange(slots_, std::vector<Slot>(capacity));
+  const std::vector<Link> old_links = std::exchange(links_, std::vector<Link>(capacity));
+  mask_ = capacity - 1;
+  std::vector<uint32_t> moved_to(old_slots.size(), kNil);
+  for (size_t i = 0; i < old_slots.size(); ++i) {
+    if (old_slots[i].key == 0) continue;
+    size_t j = home(old_slots[i].key & ~kUsed);
+    while (slots_[j].key != 0)
+      j = (j + 1) & mask_;
+    slots_[j] = old_slots[i];
+    links_[j] = old_links[i];
+    moved_to[i] = static_cast<uint32_t>(j);
+  }
+  const auto to = [&](uint32_t i) { return i == kNil ? kNil : moved_to[i]; };
+  for (size_t j = 0; j < capacity; ++j) {
+    if (slots_[j].key == 0) continue;
+    links_[j].prev = to(links_[j].prev);
+    links_[j].next = to(links_[j].next);
+  }
+  for (PortLists& p : ports_) {
+    for (List* l : {&p.dynamic, &p.fixed}) {
+      l->head = to(l->head);
+      l->tail = to(l->tail);
     }
   }
 }
@@ -273,7 +287,14 @@ std::optional<Fdb::Entry> Fdb::find(uint64_t key, uint64_t now_ms) const {
 
 void Fdb::set_limit(uint32_t limit) {
   limit_ = std::max<uint32_t>(limit, 1);
-  rebuild(std::max(first_slots(limit_), slots_for(std::min<size_t>(limit_, size_))));
+  while (size_ > limit_ && evict_one()) {
+  }
+  // Static entries beyond a limit below their count: the last ports' newest go.
+  for (size_t p = ports_.size(); p-- > 0 && size_ > limit_;) {
+    while (size_ > limit_ && ports_[p].fixed.tail != kNil)
+      erase_at(ports_[p].fixed.tail);
+  }
+  rebuild(std::max(first_slots(limit_), slots_for(size_)));
 }
 
 }  // namespace vswitch

@@ -271,6 +271,23 @@ TEST(Fdb, LimitCanBeRaisedAndLoweredWhilePartlyFull) {
   EXPECT_EQ(fdb.lookup(key(40'000)), 1);
 }
 
+TEST(Fdb, LimitBelowTheStaticEntriesKeepsTheFirstPortsOnes) {
+  Fdb fdb(100);
+  for (uint64_t i = 0; i < 10; ++i)
+    fdb.learn(key(i), 1, 0, kHoldMs);
+  ASSERT_TRUE(fdb.add_static(key(100), 2));
+  ASSERT_TRUE(fdb.add_static(key(101), 3));
+  ASSERT_TRUE(fdb.add_static(key(102), 3));
+  fdb.set_limit(2);
+  EXPECT_EQ(fdb.size(), 2u);
+  EXPECT_EQ(fdb.dynamic_entries_of(1), 0u);
+  EXPECT_EQ(fdb.counters().evicted, 10u);
+  EXPECT_EQ(fdb.lookup(key(100)), 2);
+  EXPECT_EQ(fdb.lookup(key(101)), 3);
+  EXPECT_EQ(fdb.lookup(key(102)), kNoPort);
+  EXPECT_EQ(fdb.learn(key(5), 1, 0, kHoldMs).what, Fdb::Learned::refused);
+}
+
 // Random operations against a reference map: deletions shift entries in the table and relink
 // them in their ports' lists; any slip shows up as a wrong lookup or a count that drifts.
 TEST(Fdb, MatchesAReferenceModelUnderChurn) {
