@@ -130,10 +130,12 @@ class Fdb {
     List fixed;
   };
 
+  // The top bits of the product (Fibonacci hashing) depend on every bit of the key. Its low bits
+  // miss the key's high ones, which are what tells real keys apart: a MAC's last bytes (the
+  // first byte is the key's lowest) and the VLAN. With the low bits, 1 K numbered MACs lay 15-50
+  // slots from home in a 2-4 K-slot table on average, one MAC in 1 K VLANs 511 at any size.
   size_t home(uint64_t key) const {
-    uint64_t h = (key ^ seed_) * 0x9e3779b97f4a7c15ull;
-    h ^= h >> 31;
-    return static_cast<size_t>(h) & mask_;
+    return static_cast<size_t>(((key ^ seed_) * 0x9e3779b97f4a7c15ull) >> shift_);
   }
   List& list_of(const Slot& s);
   uint32_t find_slot(uint64_t key) const;
@@ -153,6 +155,7 @@ class Fdb {
   std::vector<Link> links_;
   std::vector<PortLists> ports_;
   size_t mask_ = 0;
+  unsigned shift_ = 64;  // 64 - log2(capacity)
   size_t size_ = 0;
   size_t static_count_ = 0;
   uint32_t limit_ = 0;
