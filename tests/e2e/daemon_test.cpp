@@ -23,6 +23,16 @@ RunResult ctl(const Vswitchd& vs, std::vector<std::string> args) {
   return run_program(args, 15s);
 }
 
+// The resident set of a process in MiB, from /proc; -1 when it cannot be read.
+int64_t rss_mib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) / 1024;
+  }
+  return -1;
+}
+
 TEST(Daemon, UnknownOptionIsOneClearLineAndStatusTwo) {
   auto r = run_program({vswitchd_path(), "--no-such-option"});
   EXPECT_EQ(r.status, 2);
@@ -158,6 +168,30 @@ TEST(Control, SegmentsCanBeAddedAndTuned) {
   EXPECT_NE(err.find("segment=NAME"), std::string::npos) << err;
   vs.ctl({"segment", "add", "c,policy=nat"});
   EXPECT_EQ(vs.ctl({"segment", "list"}).items().size(), 3u);
+}
+
+// A mistyped fdb-size must not take the host's memory: each table grows with what it learns, so a
+// segment allowed 16 M entries costs what it holds, not what it may hold.
+TEST(Control, LargeFdbSizesCostMemoryOnlyAsTheyFill) {
+  Vswitchd vs({});
+  ASSERT_TRUE(vs.ready()) << vs.log();
+  constexpr int64_t kMaxRssMib = 200;
+  const int64_t at_start = rss_mib(vs.pid());
+  ASSERT_GT(at_start, 0);
+  ASSERT_LT(at_start, kMaxRssMib);
+  for (const std::string name : {"big1", "big2", "big3"}) {
+    auto r = ctl(vs, {"segment", "add", name + ",fdb-size=16777216"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    // Stops at the first segment over the bound, so a regression costs the host one table.
+    ASSERT_LT(rss_mib(vs.pid()), kMaxRssMib) << "after adding " << name << ", from " << at_start;
+  }
+  // Raising a limit at run time rebuilds the table, which must not preallocate either.
+  auto r = ctl(vs, {"segment", "set", "default", "fdb-size=16777216"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_LT(rss_mib(vs.pid()), kMaxRssMib) << "from " << at_start;
+  EXPECT_EQ(vs.ctl({"segment", "show", "big3"}).at("fdb.limit")->as_int(), 16777216);
+  EXPECT_EQ(vs.ctl({"segment", "show", "default"}).at("fdb.limit")->as_int(), 16777216);
+  EXPECT_EQ(vs.stop(), 0) << vs.log();
 }
 
 TEST(Vswitchctl, ReadableOutputJsonAndExitStatuses) {

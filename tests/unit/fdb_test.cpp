@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <random>
 #include <unordered_map>
 
@@ -138,6 +139,153 @@ TEST(Fdb, ShrinkingTheLimitKeepsTheFairShare) {
   EXPECT_EQ(fdb.dynamic_entries_of(1), 20u);
   EXPECT_EQ(fdb.lookup(key(599)), 2);
   EXPECT_EQ(fdb.lookup(key(100)), kNoPort);
+}
+
+// A limit bounds the table and does not size it: 16 M entries allowed, a few hundred allocated.
+TEST(Fdb, AllocatesAsItFillsAndFindsEveryEntryAcrossDoublings) {
+  Fdb fdb(1 << 24);
+  EXPECT_FALSE(fdb.large());
+  ASSERT_TRUE(fdb.add_static(key(0xffffff), 7));
+  constexpr uint64_t kN = 100'000;  // from 512 slots to 256 K: nine doublings
+  for (uint64_t i = 0; i < kN; ++i) {
+    ASSERT_EQ(
+        fdb.learn(key(i, static_cast<uint16_t>(i % 4)), static_cast<uint16_t>(i % 5), i, kHoldMs)
+            .what,
+        Fdb::Learned::added);
+    // Every power of two is just past a doubling: all that came before must have moved with it.
+    if (std::has_single_bit(i + 1)) {
+      for (uint64_t j = 0; j <= i; ++j)
+        ASSERT_EQ(fdb.lookup(key(j, static_cast<uint16_t>(j % 4))), j % 5) << j << " of " << i;
+    }
+  }
+  EXPECT_TRUE(fdb.large());
+  EXPECT_EQ(fdb.size(), kN + 1);
+  EXPECT_EQ(fdb.counters().learned, kN);
+  EXPECT_EQ(fdb.counters().evicted, 0u);
+  for (uint16_t p = 0; p < 5; ++p)
+    EXPECT_EQ(fdb.dynamic_entries_of(p), kN / 5) << p;
+  const auto e = fdb.find(key(12345, 1), kN);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->port, 12345 % 5);
+  EXPECT_EQ(e->idle_s, 100u - 12u);  // learned at 12.345 s, asked at 100 s
+  const auto fixed = fdb.find(key(0xffffff), kN);
+  ASSERT_TRUE(fixed);
+  EXPECT_TRUE(fixed->is_static);
+  EXPECT_EQ(fixed->port, 7);
+  size_t seen = 0;
+  fdb.for_each(kN, [&](const Fdb::Entry& en) {
+    ++seen;
+    EXPECT_EQ(fdb.lookup(Fdb::key(en.mac.bits(), en.vlan)), en.port);
+  });
+  EXPECT_EQ(seen, kN + 1);
+  EXPECT_EQ(fdb.flush_all(), kN + 1);
+  EXPECT_FALSE(fdb.large()) << "a flushed table gives its memory back";
+  EXPECT_EQ(fdb.lookup(key(1, 1)), kNoPort);
+}
+
+// The order each port's list was in before a doubling is the order eviction follows after it.
+TEST(Fdb, EvictionFollowsTheLruOrderSetBeforeTheTableGrew) {
+  Fdb fdb(3000);
+  for (uint64_t i = 0; i < 10; ++i)
+    fdb.learn(key(i), 1, 0, kHoldMs);
+  for (uint64_t i = 1000; i < 1500; ++i)
+    fdb.learn(key(i), 2, 0, kHoldMs);
+  fdb.learn(key(1000), 2, 5000, kHoldMs);  // refreshed: now port 2's newest
+  // 2989 more grow the table twice on the way to the limit, then evict 499 of port 2's.
+  for (uint64_t i = 1500; i < 4489; ++i)
+    fdb.learn(key(i), 2, 6000, kHoldMs);
+  EXPECT_EQ(fdb.size(), 3000u);
+  EXPECT_EQ(fdb.counters().evicted, 499u);
+  for (uint64_t i = 0; i < 10; ++i)
+    EXPECT_EQ(fdb.lookup(key(i)), 1) << i;
+  for (uint64_t i = 1001; i < 1500; ++i)
+    EXPECT_EQ(fdb.lookup(key(i)), kNoPort) << i;
+  EXPECT_EQ(fdb.lookup(key(1000)), 2);
+  EXPECT_EQ(fdb.lookup(key(1500)), 2);
+  fdb.learn(key(9000), 2, 7000, kHoldMs);
+  EXPECT_EQ(fdb.lookup(key(1000)), kNoPort);
+  EXPECT_EQ(fdb.lookup(key(1500)), 2);
+}
+
+TEST(Fdb, AgesAndKeepsStaticEntriesAcrossGrowth) {
+  Fdb fdb(1 << 20);
+  for (uint64_t i = 0; i < 100; ++i)
+    fdb.learn(key(i), 1, 0, kHoldMs);
+  ASSERT_TRUE(fdb.add_static(key(500), 1));
+  for (uint64_t i = 1000; i < 11000; ++i)  // grows from 512 slots to 32 K
+    fdb.learn(key(i), 2, 200'000, kHoldMs);
+  for (uint64_t i = 0; i < 100; i += 2)
+    fdb.learn(key(i), 1, 250'000, kHoldMs);
+  EXPECT_EQ(fdb.learn(key(500), 3, 250'000, kHoldMs).what, Fdb::Learned::kept_static);
+  EXPECT_EQ(fdb.age(300'000, 300), 50u);
+  for (uint64_t i = 0; i < 100; ++i)
+    EXPECT_EQ(fdb.lookup(key(i)), i % 2 == 0 ? 1 : kNoPort) << i;
+  EXPECT_EQ(fdb.dynamic_entries_of(2), 10'000u);
+  EXPECT_EQ(fdb.age(500'000, 300), 10'000u);
+  EXPECT_EQ(fdb.age(550'000, 300), 50u);
+  EXPECT_EQ(fdb.size(), 1u);
+  EXPECT_EQ(fdb.lookup(key(500)), 1);
+  EXPECT_EQ(fdb.counters().aged, 10'100u);
+}
+
+TEST(Fdb, LimitCanBeRaisedAndLoweredWhilePartlyFull) {
+  Fdb fdb(1000);
+  for (uint64_t i = 0; i < 100; ++i)
+    fdb.learn(key(i), 1, 0, kHoldMs);
+  for (uint64_t i = 1000; i < 1200; ++i)
+    fdb.learn(key(i), 2, 0, kHoldMs);
+  ASSERT_TRUE(fdb.add_static(key(5000), 3));
+  fdb.set_limit(1 << 24);
+  EXPECT_EQ(fdb.limit(), 1u << 24);
+  EXPECT_EQ(fdb.size(), 301u);
+  EXPECT_FALSE(fdb.large()) << "a raised limit must not preallocate";
+  for (uint64_t i = 0; i < 100; ++i)
+    ASSERT_EQ(fdb.lookup(key(i)), 1) << i;
+  for (uint64_t i = 1000; i < 1200; ++i)
+    ASSERT_EQ(fdb.lookup(key(i)), 2) << i;
+  for (uint64_t i = 10'000; i < 30'000; ++i)
+    fdb.learn(key(i), 4, 1000, kHoldMs);
+  EXPECT_EQ(fdb.size(), 20'301u);
+  EXPECT_EQ(fdb.counters().evicted, 0u);
+
+  // Lowered below what it holds: port 4, holding the most, gives up its oldest entries.
+  fdb.set_limit(1000);
+  EXPECT_EQ(fdb.size(), 1000u);
+  EXPECT_EQ(fdb.dynamic_entries_of(1), 100u);
+  EXPECT_EQ(fdb.dynamic_entries_of(2), 200u);
+  EXPECT_EQ(fdb.dynamic_entries_of(4), 699u);
+  EXPECT_EQ(fdb.lookup(key(5000)), 3);
+  EXPECT_EQ(fdb.lookup(key(29'999)), 4);
+  EXPECT_EQ(fdb.lookup(key(10'000)), kNoPort);
+  EXPECT_EQ(fdb.counters().evicted, 19'301u);
+  EXPECT_EQ(fdb.learn(key(40'000), 1, 2000, kHoldMs).what, Fdb::Learned::added);
+  EXPECT_EQ(fdb.size(), 1000u);
+  EXPECT_EQ(fdb.dynamic_entries_of(4), 698u);
+
+  // Raised again: room to learn without evicting.
+  fdb.set_limit(1 << 24);
+  for (uint64_t i = 50'000; i < 52'000; ++i)
+    fdb.learn(key(i), 5, 3000, kHoldMs);
+  EXPECT_EQ(fdb.size(), 3000u);
+  EXPECT_EQ(fdb.counters().evicted, 19'302u);
+  EXPECT_EQ(fdb.lookup(key(40'000)), 1);
+}
+
+TEST(Fdb, LimitBelowTheStaticEntriesKeepsTheFirstPortsOnes) {
+  Fdb fdb(100);
+  for (uint64_t i = 0; i < 10; ++i)
+    fdb.learn(key(i), 1, 0, kHoldMs);
+  ASSERT_TRUE(fdb.add_static(key(100), 2));
+  ASSERT_TRUE(fdb.add_static(key(101), 3));
+  ASSERT_TRUE(fdb.add_static(key(102), 3));
+  fdb.set_limit(2);
+  EXPECT_EQ(fdb.size(), 2u);
+  EXPECT_EQ(fdb.dynamic_entries_of(1), 0u);
+  EXPECT_EQ(fdb.counters().evicted, 10u);
+  EXPECT_EQ(fdb.lookup(key(100)), 2);
+  EXPECT_EQ(fdb.lookup(key(101)), 3);
+  EXPECT_EQ(fdb.lookup(key(102)), kNoPort);
+  EXPECT_EQ(fdb.learn(key(5), 1, 0, kHoldMs).what, Fdb::Learned::refused);
 }
 
 // Random operations against a reference map: deletions shift entries in the table and relink
