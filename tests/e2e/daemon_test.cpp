@@ -23,14 +23,8 @@ RunResult ctl(const Vswitchd& vs, std::vector<std::string> args) {
   return run_program(args, 15s);
 }
 
-// The resident set of a process in MiB, from /proc; -1 when it cannot be read.
 int64_t rss_mib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) / 1024;
-  }
-  return -1;
+  return resident_kib(pid) / 1024;
 }
 
 TEST(Daemon, UnknownOptionIsOneClearLineAndStatusTwo) {
