@@ -32,6 +32,8 @@ constexpr const char* kExamples = R"(Examples:
            --port dpdk,segment=lan,dev=net_pcap0,dev.rx_pcap=in.pcap,tag=10
   vswitchd --eal "-l 2 -a 0000:03:00.0" --port dpdk,dev=0000:03:00.0,role=uplink
   vswitchd --config /etc/vswitchd.conf     (lines like: port = dpdk,dev=net_null0)
+  vswitchd -s /tmp/vms --segment default,network=nat,hostfwd=tcp::2222-:22
+      user networking for every guest of /tmp/vms, as QEMU's -netdev user gives one guest
   vswitchd -s /tmp/sw -M /tmp/sw.mgmt -d -p /tmp/sw.pid
       as vde_switch would: a VDE switch directory, its console, in the background
   qemu-system-x86_64 ... -netdev vde,id=n0,sock=/tmp/sw -device virtio-net-pci,netdev=n0
@@ -48,6 +50,10 @@ Port keys, common to every type: name=, segment=, role=vm|host|uplink|nat,
     socket: listen=HOST:PORT | connect=HOST:PORT | udp=HOST:PORT,localaddr=HOST:PORT
             | mcast=GROUP:PORT[,localaddr=IP]
     dgram: local.type=, local.host=, local.port=, local.path=, remote.type=, remote.host=...
+  nat: user networking for the whole segment (libslirp), with QEMU's -netdev user keys:
+    net=10.0.2.0/24, host=, dhcpstart=, dns=, restrict=on|off, ipv6=on|off, ipv6-net=,
+    ipv6-host=, ipv6-dns=, hostname=, domainname=, dnssearch=, tftp=, bootfile=,
+    hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport (repeatable); role nat.
     A server's clients become ports NAME:1, NAME:2...; a client side (server=off, connect=)
     reconnects with back-off: reconnect=MS (100), reconnect-max=MS (5000).
   Socket ports (vde, stream, socket, dgram) default to mtu=9216.
@@ -55,7 +61,9 @@ Port keys, common to every type: name=, segment=, role=vm|host|uplink|nat,
 Without --port, --vde or -s, vswitchd serves a VDE switch directory where vde_switch would
 (/tmp/vde.ctl, /var/run/vde.ctl for root).
 Segment keys: mode=switch|hub, policy=bridged|host-only|internal|nat|PAIRS
-  (PAIRS like vm-vm+vm-nat), fdb-size=N, ageing=SECONDS, flap-hold=MS.
+  (PAIRS like vm-vm+vm-nat), fdb-size=N, ageing=SECONDS, flap-hold=MS, and
+  network=nat|internal: the mode's policy and ports in one key; network=nat adds a nat port
+  named SEGMENT-nat and passes it the segment's other keys (hostfwd=...).
 )";
 
 uint32_t eal_memory_mb(uint32_t mbufs) {
