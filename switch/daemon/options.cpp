@@ -50,13 +50,13 @@ Port keys, common to every type: name=, segment=, role=vm|host|uplink|nat,
     socket: listen=HOST:PORT | connect=HOST:PORT | udp=HOST:PORT,localaddr=HOST:PORT
             | mcast=GROUP:PORT[,localaddr=IP]
     dgram: local.type=, local.host=, local.port=, local.path=, remote.type=, remote.host=...
+    A server's clients become ports NAME:1, NAME:2...; a client side (server=off, connect=)
+    reconnects with back-off: reconnect=MS (100), reconnect-max=MS (5000).
+  Socket ports (vde, stream, socket, dgram) default to mtu=9216.
   nat: user networking for the whole segment (libslirp), with QEMU's -netdev user keys:
     net=10.0.2.0/24, host=, dhcpstart=, dns=, restrict=on|off, ipv6=on|off, ipv6-net=,
     ipv6-host=, ipv6-dns=, hostname=, domainname=, dnssearch=, tftp=, bootfile=,
     hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport (repeatable); role nat.
-    A server's clients become ports NAME:1, NAME:2...; a client side (server=off, connect=)
-    reconnects with back-off: reconnect=MS (100), reconnect-max=MS (5000).
-  Socket ports (vde, stream, socket, dgram) default to mtu=9216.
   Write a comma inside a value twice (,,), as in QEMU.
 Without --port, --vde or -s, vswitchd serves a VDE switch directory where vde_switch would
 (/tmp/vde.ctl, /var/run/vde.ctl for root).
