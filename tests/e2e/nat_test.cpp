@@ -253,6 +253,19 @@ TEST_F(Nat, GarbageFromAGuestCostsItNothingAndTheOthersAreServed) {
   EXPECT_TRUE(vs_->running());
 }
 
+// Each nat segment has a NAT of its own: its own network, its own leases.
+TEST(NatSegments, SideBySideEachServeTheirOwnNetwork) {
+  TempDir tmp;
+  Vswitchd vs({"--segment", "a,network=nat", "--segment", "b,network=nat,net=10.0.3.0/24", "--vde",
+               tmp.file("a") + ",segment=a", "--vde", tmp.file("b") + ",segment=b"},
+              as_nobody());
+  ASSERT_TRUE(vs.ready()) << vs.log();
+  VdeClient in_a(tmp.file("a")), in_b(tmp.file("b"));
+  ASSERT_TRUE(in_a.ok() && in_b.ok());
+  EXPECT_EQ(lease(in_a, mac(1), ""), ipv4("10.0.2.15"));
+  EXPECT_EQ(lease(in_b, mac(2), ""), ipv4("10.0.3.15"));
+}
+
 TEST(NatOptions, BadKeysEndInOneLineNamingThemAndStatusTwo) {
   for (auto spec :
        {"default,network=nat,dhcpstart=10.0.3.15", "default,network=nat,net=10.0.2.0/33",
