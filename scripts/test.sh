@@ -37,4 +37,8 @@ fi
 run build "-LE soak" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
 run build-asan "-LE vm|soak" -DCMAKE_BUILD_TYPE=Debug -DVSWITCH_SANITIZE=ON
+# The libFuzzer harnesses (tests/fuzz), a few seconds each, in a clang build of their own.
+scripts/deps.sh fuzz
+run build-fuzz "-L fuzz --no-tests=error" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVSWITCH_FUZZ=ON \
+  -DVSWITCH_TESTS=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
 echo "== all tests passed" >&2
