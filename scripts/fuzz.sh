@@ -41,6 +41,7 @@ stamp=$(mktemp)
 trap 'rm -f "$stamp"' EXIT
 for n in "${names[@]}"; do
   echo "== $n: ${seconds} s, $jobs process(es); findings in $work/findings/$n" >&2
+  mkdir -p "$work/corpus/$n" "$work/findings/$n"
   dict=()
   [[ -f tests/fuzz/dict/$n.dict ]] && dict=(-dict="tests/fuzz/dict/$n.dict")
   # -fork with -ignore_*: a crash, hang or leak is kept and the fuzzing goes on.
