@@ -133,7 +133,13 @@ bool allowed(const FuzzDaemon& d, const std::vector<std::string>& args) {
       return true;  // refused before anything is opened
     }
     if (listener_type(spec.type) && d.daemon->listeners().size() >= kMaxListeners) return false;
-    return allowed_port(d, spec);
+    try {
+      return allowed_port(d, spec);
+    } catch (const ConfigError&) {
+      // A key given twice can make take() throw: keep the spec out rather than work out how
+      // far the daemon would get with it.
+      return false;
+    }
   }
   if (cmd == "segment" && sub == "add" && args.size() > 2) {
     if (engine.segments().size() >= kMaxSegments) return false;
