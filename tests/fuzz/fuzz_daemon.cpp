@@ -1,7 +1,12 @@
 #include "fuzz_daemon.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -84,14 +89,32 @@ bool segment_keys_allowed(const std::vector<std::string>& items) {
   return true;
 }
 
+constexpr const char* kDirPrefix = "/tmp/vswitch-fuzz-";
+
+// A run that ends in a finding exits without its atexit() handlers, leaving its directory (and
+// sockets) behind; the next run clears those whose process is gone.
+void remove_dirs_of_dead_runs() {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/tmp", ec)) {
+    const std::string name = e.path().string();
+    if (name.rfind(kDirPrefix, 0) != 0) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + strlen(kDirPrefix), &end, 10);
+    if (pid > 0 && *end == '-' && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::filesystem::remove_all(e.path(), ec);
+    }
+  }
+}
+
 }  // namespace
 
 FuzzDaemon& fuzz_daemon() {
   static FuzzDaemon* d = [] {
     if (!test::start_eal()) abort();
     set_log_level(LogLevel::error);
-    char dir[] = "/tmp/vswitch-fuzz-XXXXXX";
-    if (!mkdtemp(dir)) abort();
+    remove_dirs_of_dead_runs();
+    std::string dir = kDirPrefix + std::to_string(getpid()) + "-XXXXXX";
+    if (!mkdtemp(dir.data())) abort();
     auto* fd = new FuzzDaemon{dir, nullptr, nullptr};
     std::atexit([] { std::filesystem::remove_all(fuzz_daemon().dir); });
     daemon::DaemonConfig c;
