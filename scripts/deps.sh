@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a task needs, and nothing when they are all there (then it says
-# nothing either). Usage: scripts/deps.sh [build] [test] [bench] [vm]
+# nothing either). Usage: scripts/deps.sh [build] [test] [bench] [vm] [fuzz]
 set -euo pipefail
 
 declare -A sets=(
@@ -8,11 +8,14 @@ declare -A sets=(
   [test]="libgtest-dev libgmock-dev iproute2 iputils-ping vde2 libvdeplug-dev"
   [bench]="libbenchmark-dev dpdk vde2 libvdeplug-dev bc"
   [vm]="qemu-system-x86 busybox-static cpio kmod xz-utils"
+  # clang alone cannot link -fsanitize=fuzzer: libFuzzer and the sanitizer runtimes are in
+  # libclang-rt-dev, only a recommendation of clang's headers (and we install none).
+  [fuzz]="clang libclang-rt-dev"
 )
 
 wanted=()
 for set in "${@:-build}"; do
-  [[ -n "${sets[$set]:-}" ]] || { echo "deps.sh: unknown set '$set' (build test bench vm)" >&2; exit 2; }
+  [[ -n "${sets[$set]:-}" ]] || { echo "deps.sh: unknown set '$set' (build test bench vm fuzz)" >&2; exit 2; }
   read -ra pkgs <<<"${sets[$set]}"
   wanted+=("${pkgs[@]}")
 done

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every default test: a normal build with every test (unit, e2e and
 # the QEMU guest tests, label vm), then the unit and e2e tests again under AddressSanitizer and
-# UndefinedBehaviorSanitizer.
-#   scripts/test.sh            both builds
+# UndefinedBehaviorSanitizer, then the libFuzzer harnesses briefly in a clang build.
+#   scripts/test.sh            all three builds
 #   scripts/test.sh --quick    the normal build only, without the QEMU guests
 #   scripts/test.sh -L vm      only these ctest labels (or any other ctest option), normal build
 set -euo pipefail
@@ -38,4 +38,8 @@ fi
 run build "-LE soak" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
 run build-asan "-LE vm|soak" -DCMAKE_BUILD_TYPE=Debug -DVSWITCH_SANITIZE=ON
+# The libFuzzer harnesses (tests/fuzz), a few seconds each, in a clang build of their own.
+scripts/deps.sh fuzz
+run build-fuzz "-L fuzz --no-tests=error" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVSWITCH_FUZZ=ON \
+  -DVSWITCH_TESTS=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
 echo "== all tests passed" >&2
