@@ -18,8 +18,9 @@ constexpr int kMaxIov = 8;
 
 thread_local std::array<std::array<uint8_t, kSpill>, kBurst> t_spill;
 
-// Appends `len` bytes of spilled data to m as chained mbufs; false when the pool runs dry.
-bool chain_spill(rte_mbuf* m, const uint8_t* data, uint32_t len) {
+}  // namespace
+
+bool chain_bytes(rte_mbuf* m, const uint8_t* data, uint32_t len) {
   rte_mbuf* last = rte_pktmbuf_lastseg(m);
   while (len > 0) {
     rte_mbuf* seg = rte_pktmbuf_alloc(m->pool);
@@ -36,8 +37,6 @@ bool chain_spill(rte_mbuf* m, const uint8_t* data, uint32_t len) {
   }
   return true;
 }
-
-}  // namespace
 
 RxStash::~RxStash() {
   if (n_ > 0) rte_pktmbuf_free_bulk(m_, n_);
@@ -63,7 +62,7 @@ rte_mbuf* mbuf_from_bytes(rte_mempool* pool, const uint8_t* data, uint32_t len) 
   std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), data, first);
   m->data_len = static_cast<uint16_t>(first);
   m->pkt_len = first;
-  if (len > first && !chain_spill(m, data + first, len - first)) {
+  if (len > first && !chain_bytes(m, data + first, len - first)) {
     rte_pktmbuf_free(m);
     return nullptr;
   }
@@ -130,7 +129,7 @@ uint16_t receive_datagrams(int fd, RxStash& stash, rte_mbuf** out, uint16_t max,
     }
     mb->data_len = static_cast<uint16_t>(std::min(len, first));
     mb->pkt_len = mb->data_len;
-    if (len > first && !chain_spill(mb, t_spill[i].data(), len - first)) {
+    if (len > first && !chain_bytes(mb, t_spill[i].data(), len - first)) {
       counters.in_packets++;
       counters.drop(DropReason::no_buffer);
       junk[junked++] = mb;

@@ -56,6 +56,9 @@ struct PeerFilter {
 uint16_t receive_datagrams(int fd, RxStash& stash, rte_mbuf** out, uint16_t max,
                            PortCounters& counters, const PeerFilter* filter = nullptr);
 
+// Appends `len` bytes to m in further mbufs of its pool, chained; false when the pool runs dry.
+bool chain_bytes(rte_mbuf* m, const uint8_t* data, uint32_t len);
+
 // A frame copied out of a byte stream into an mbuf, chained when longer than one; nullptr when
 // the pool is empty.
 rte_mbuf* mbuf_from_bytes(rte_mempool* pool, const uint8_t* data, uint32_t len);

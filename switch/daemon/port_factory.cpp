@@ -11,6 +11,7 @@
 #include "qemu/dgram_port.hpp"
 #include "qemu/stream_client.hpp"
 #include "qemu/stream_server.hpp"
+#include "tap/tap_port.hpp"
 #include "vde/vde_server.hpp"
 #include "vswitch/error.hpp"
 
@@ -252,6 +253,21 @@ Built build_nat(PortSpec& spec, Daemon& d, Segment&) {
   return {plugs::nat::NatPort::open(spec.settings, std::move(o)), nullptr};
 }
 
+// The host's own interface: ifname=, and address=/address6= as often as wanted.
+Built build_tap(PortSpec& spec, Daemon& d, Segment&) {
+  plugs::tap::TapOptions o;
+  o.ifname = spec.take("ifname").value_or("");
+  if (o.ifname.empty()) throw ConfigError("a tap port needs ifname=NAME");
+  for (const char* key : {"address", "address6"}) {
+    for (const std::string& v : spec.take_all(key))
+      o.addresses.push_back(plugs::netlink::Cidr::parse(key, v));
+  }
+  spec.expect_consumed();
+  o.pool = d.pool();
+  if (spec.settings.name.empty()) spec.settings.name = o.ifname;
+  return {plugs::tap::TapPort::open(spec.settings, std::move(o)), nullptr};
+}
+
 struct PortType {
   std::string_view name;
   Built (*build)(PortSpec&, Daemon&, Segment&);
@@ -266,6 +282,7 @@ constexpr PortType kPortTypes[] = {
     {"dpdk", build_dpdk, Role::vm, false},    {"vde", build_vde, Role::vm, true},
     {"stream", build_stream, Role::vm, true}, {"socket", build_socket, Role::vm, true},
     {"dgram", build_dgram, Role::vm, true},   {"nat", build_nat, Role::nat, false, check_nat},
+    {"tap", build_tap, Role::host, false},
 };
 
 const PortType* port_type(std::string_view name) {

@@ -1,6 +1,7 @@
 // Building Ethernet frames for tests: plain, 802.1Q-tagged, runts and jumbos, byte for byte.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,6 +31,12 @@ Bytes frame(MacAddr dst, MacAddr src, size_t payload = 46, uint8_t seed = 0,
 Bytes tagged(const Bytes& plain, uint16_t vid, uint8_t pcp = 0);
 // The frame with its first tag removed.
 Bytes untagged(const Bytes& tagged_frame);
+
+// An ARP request (broadcast) from `from`, whose address is `sender`, for `target`.
+using Ipv4 = std::array<uint8_t, 4>;
+Bytes arp_request(MacAddr from, Ipv4 sender, Ipv4 target);
+// Whether the frame is an ARP reply saying where `target` is, to `sender`.
+bool is_arp_reply(const Bytes& f, Ipv4 target, Ipv4 sender);
 
 std::string hex(const Bytes& b);
 

@@ -1,0 +1,49 @@
+// The host's own interface on a segment: a kernel tap opened through /dev/net/tun. A tap that
+// vswitchd creates it also configures (MTU, addresses, link up, over rtnetlink) and loses when
+// it exits; an existing persistent tap made for the user (`ip tuntap add dev NAME mode tap user
+// USER`) lets an unprivileged vswitchd in, and keeps its addresses unless the port names some.
+//
+// A tap moves one frame per read() or write(): a burst is up to kBurst system calls, the
+// kernel's tap has no batched interface short of vhost-net.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/dgram_io.hpp"
+#include "common/fd.hpp"
+#include "common/netlink.hpp"
+#include "vswitch/port.hpp"
+
+namespace vswitch::plugs::tap {
+
+struct TapOptions {
+  std::string ifname;
+  std::vector<netlink::Cidr> addresses;
+  rte_mempool* pool = nullptr;
+};
+
+class TapPort final : public Port {
+ public:
+  // Throws ConfigError, saying what to run when the tap cannot be had without privileges.
+  static std::unique_ptr<TapPort> open(PortSettings settings, TapOptions options);
+
+  uint16_t receive(rte_mbuf** burst, uint16_t max) override;
+  uint16_t transmit(rte_mbuf** burst, uint16_t n) override;
+  int wait_fd() const override { return fd_.get(); }
+  std::string_view kind() const override { return "tap"; }
+  std::vector<std::pair<std::string, std::string>> details() const override;
+
+ private:
+  TapPort(PortSettings settings, TapOptions options);
+  void configure();
+
+  TapOptions options_;
+  Fd fd_;
+  int ifindex_ = 0;
+  bool created_ = false;  // by us: gone when we close it
+  RxStash stash_;
+};
+
+}  // namespace vswitch::plugs::tap
