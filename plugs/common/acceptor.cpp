@@ -30,16 +30,21 @@ Acceptor::Acceptor(std::string what) : what_(std::move(what)) {
 }
 
 int Acceptor::accept(int listen_fd, sockaddr* peer, socklen_t* peer_len) {
-  for (;;) {
+  // Shedding is bounded per call, so a client reconnecting in a loop cannot hold the thread.
+  for (int shed = 0; shed < 64;) {
     const int fd = accept4(listen_fd, peer, peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) return fd;
     // The client gave up while queued: the next one may still be there.
     if (errno == ECONNABORTED || errno == EPROTO || errno == EINTR) continue;
     // Out of descriptors, accept fails whether or not a connection waits; go on only while
     // there are connections to shed.
-    if (out_of_descriptors(errno) && shed_one(listen_fd, errno)) continue;
+    if (out_of_descriptors(errno) && shed_one(listen_fd, errno)) {
+      ++shed;
+      continue;
+    }
     return -1;
   }
+  return -1;
 }
 
 bool Acceptor::shed_one(int listen_fd, int error) {

@@ -16,6 +16,10 @@
 
 namespace vswitch::plugs {
 
+// Connections a listener takes per wake-up: the rest wait for the next round, so clients
+// connecting in a loop cannot hold the engine's thread.
+inline constexpr int kAcceptsPerWake = 64;
+
 class Acceptor {
  public:
   // `what` names the listener in the log ("control socket", "vde /run/sw").

@@ -1,5 +1,6 @@
 #include "nat/leases.hpp"
 
+#include <cctype>
 #include <cstring>
 
 namespace vswitch::plugs::nat {
@@ -11,6 +12,16 @@ constexpr uint8_t kUdp = 17;
 constexpr size_t kBootpFixed = 236;  // op .. file, before the magic cookie
 constexpr uint8_t kMagic[4] = {99, 130, 83, 99};
 constexpr uint8_t kRequest = 3, kAck = 5, kRelease = 7;
+
+// A guest names itself: what is shown of it is a host name's characters, at most 63 of them.
+std::string clean_hostname(const uint8_t* v, size_t len) {
+  std::string name;
+  for (size_t i = 0; i < len && name.size() < 63; ++i) {
+    const char c = static_cast<char>(v[i]);
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_') name += c;
+  }
+  return name;
+}
 
 // Options 53 and 12 out of the TLVs; false if they run past the end.
 bool read_options(const uint8_t* p, size_t n, DhcpMessage& m) {
@@ -25,7 +36,7 @@ bool read_options(const uint8_t* p, size_t n, DhcpMessage& m) {
     const uint8_t len = p[i + 1];
     const uint8_t* v = p + i + 2;
     if (code == 53 && len == 1) m.type = v[0];
-    if (code == 12) m.hostname.assign(reinterpret_cast<const char*>(v), len);
+    if (code == 12) m.hostname = clean_hostname(v, len);
     i += 2 + len;
   }
   return true;
@@ -72,6 +83,10 @@ void Leases::to_guest(const uint8_t* frame, size_t len) {
   const auto m = parse_dhcp(frame, len, 67);
   if (!m || m->op != 2 || m->type != kAck) return;
   const uint64_t mac = m->client.bits();
+  // An address given to another guest is no longer the old one's.
+  std::erase_if(leases_, [&](const auto& l) {
+    return l.first != mac && l.second.address.s_addr == m->your_address.s_addr;
+  });
   if (!leases_.count(mac) && leases_.size() >= kMaxTracked) return;
   Lease& l = leases_[mac];
   l.address = m->your_address;

@@ -44,7 +44,7 @@ int to_slirp(uint32_t epoll_events) {
   if (epoll_events & EPOLLOUT) e |= SLIRP_POLL_OUT;
   if (epoll_events & EPOLLPRI) e |= SLIRP_POLL_PRI;
   if (epoll_events & EPOLLERR) e |= SLIRP_POLL_ERR;
-  if (epoll_events & (EPOLLHUP | EPOLLRDHUP)) e |= SLIRP_POLL_HUP;
+  if (epoll_events & EPOLLHUP) e |= SLIRP_POLL_HUP;
   return e;
 }
 
@@ -116,6 +116,11 @@ NatPort::~NatPort() {
 }
 
 void NatPort::add_forward(const HostForward& f) {
+  if (f.guest_addr.s_addr != 0 &&
+      (f.guest_addr.s_addr & options_.netmask.s_addr) != options_.network.s_addr) {
+    throw ConfigError("hostfwd=" + f.str() + ": the guest address is not in net=" +
+                      net_string(options_.network, options_.netmask));
+  }
   for (const HostForward& g : options_.forwards) {
     if (g.same_host_side(f))
       throw ConfigError("hostfwd=" + f.str() + ": that host port is forwarded already");
@@ -178,7 +183,7 @@ uint16_t NatPort::transmit(rte_mbuf** burst, uint16_t n) {
 
 void NatPort::service() {
   epoll_event events[64];
-  ready_.clear();
+  ++service_;
   int n;
   do {
     n = epoll_wait(epoll_.get(), events, 64, 0);
@@ -189,7 +194,11 @@ void NatPort::service() {
       uint64_t expirations;
       [[maybe_unused]] ssize_t r = ::read(fd, &expirations, sizeof expirations);
     } else if (fd != wake_fd_.get()) {
-      ready_[fd] = events[i].events;
+      // The entry exists: only watched descriptors are in the set.
+      if (auto it = watched_.find(fd); it != watched_.end()) {
+        it->second.revents = events[i].events;
+        it->second.ready_in = service_;
+      }
     }
   }
   slirp_pollfds_poll(slirp_, n < 0 ? 1 : 0, on_get_revents, this);
@@ -214,7 +223,7 @@ void NatPort::refill() {
 }
 
 void NatPort::watch(int fd, uint32_t events) {
-  auto [it, added] = watched_.try_emplace(fd, Watched{0, 0});
+  auto [it, added] = watched_.try_emplace(fd, Watched{0, 0, 0, 0});
   it->second.fill = fill_;
   if (it->second.events == events) return;
   epoll_event ev{};
@@ -249,13 +258,17 @@ void NatPort::arm_timer(uint32_t timeout_ms) {
   for (const auto& t : timers_) {
     if (t->expire_ms >= 0) due = std::min(due, t->expire_ms);
   }
+  if (due != INT64_MAX) due = std::max(due, now_ms + 1);
+  // A deadline no earlier than the armed one that has not passed yet can wait for it: libslirp
+  // asks again at every fill, and being polled early costs nothing.
+  if (armed_ms_ > now_ms && due >= armed_ms_) return;
   itimerspec spec{};
   if (due != INT64_MAX) {
-    due = std::max(due, now_ms + 1);
     spec.it_value.tv_sec = due / 1000;
     spec.it_value.tv_nsec = (due % 1000) * 1000000;
   }
   timerfd_settime(timer_fd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+  armed_ms_ = due == INT64_MAX ? -1 : due;
 }
 
 void NatPort::signal_rx() {
@@ -330,7 +343,7 @@ void NatPort::on_notify(void* opaque) {
 
 int NatPort::on_add_poll(int fd, int events, void* opaque) {
   auto* p = static_cast<NatPort*>(opaque);
-  p->pollfds_.push_back({fd, static_cast<uint32_t>(events)});
+  p->pollfds_.push_back(fd);
   p->watch(fd, to_epoll(events));
   return static_cast<int>(p->pollfds_.size() - 1);
 }
@@ -338,8 +351,10 @@ int NatPort::on_add_poll(int fd, int events, void* opaque) {
 int NatPort::on_get_revents(int idx, void* opaque) {
   auto* p = static_cast<NatPort*>(opaque);
   if (idx < 0 || static_cast<size_t>(idx) >= p->pollfds_.size()) return 0;
-  auto it = p->ready_.find(p->pollfds_[static_cast<size_t>(idx)].fd);
-  return it == p->ready_.end() ? 0 : to_slirp(it->second);
+  auto it = p->watched_.find(p->pollfds_[static_cast<size_t>(idx)]);
+  return it == p->watched_.end() || it->second.ready_in != p->service_
+             ? 0
+             : to_slirp(it->second.revents);
 }
 
 std::vector<std::pair<std::string, std::string>> NatPort::details() const {

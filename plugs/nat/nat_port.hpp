@@ -73,19 +73,18 @@ class NatPort final : public Port {
   Fd timer_fd_;
   Fd wake_fd_;  // readable while frames wait in rx_
   std::vector<std::unique_ptr<Timer>> timers_;
-  struct PollFd {
-    int fd;
-    uint32_t events;  // SLIRP_POLL_*
-  };
-  std::vector<PollFd> pollfds_;  // libslirp's last fill, by the index it was given
+  std::vector<int> pollfds_;  // libslirp's last fill: descriptors by the index it was given
   struct Watched {
-    uint32_t events;  // EPOLL*
-    uint64_t fill;    // the fill that last asked for it
+    uint32_t events;   // EPOLL*
+    uint64_t fill;     // the fill that last asked for it
+    uint32_t revents;  // what epoll said in the service `ready_in`
+    uint64_t ready_in;
   };
   std::unordered_map<int, Watched> watched_;
-  std::unordered_map<int, uint32_t> ready_;  // fd -> EPOLL* revents of this service
   uint64_t fill_ = 0;
-  bool woken_ = false;  // wake_fd_ holds a count
+  uint64_t service_ = 0;
+  int64_t armed_ms_ = -1;  // the timer's deadline, so an unchanged one costs no system call
+  bool woken_ = false;     // wake_fd_ holds a count
 
   // Frames from libslirp waiting for receive(): a ring, so none costs an allocation.
   static constexpr uint32_t kRxRing = 1024;

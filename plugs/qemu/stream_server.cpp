@@ -43,7 +43,7 @@ StreamServer::~StreamServer() {
 }
 
 void StreamServer::accept_clients() {
-  for (;;) {
+  for (int i = 0; i < kAcceptsPerWake; ++i) {
     sockaddr_storage peer{};
     socklen_t len = sizeof peer;
     const int fd = acceptor_.accept(listen_.get(), reinterpret_cast<sockaddr*>(&peer), &len);

@@ -175,7 +175,7 @@ std::optional<uint32_t> VdeServer::number_of(const Port& port) const {
 }
 
 void VdeServer::accept_clients() {
-  for (;;) {
+  for (int i = 0; i < kAcceptsPerWake; ++i) {
     const int fd = acceptor_.accept(ctl_.get());
     if (fd < 0) return;
     pending_.emplace(fd, Pending{Fd(fd), {}, host_.now_ms()});

@@ -33,7 +33,8 @@ ControlServer::~ControlServer() {
 }
 
 void ControlServer::accept_clients() {
-  for (int fd; (fd = acceptor_.accept(listen_fd_.get())) >= 0;) {
+  for (int i = 0, fd; i < plugs::kAcceptsPerWake && (fd = acceptor_.accept(listen_fd_.get())) >= 0;
+       ++i) {
     auto on_line = [this](LineConnection& c, std::string_view line, bool too_long) {
       on_request(c, line, too_long);
     };

@@ -26,6 +26,8 @@ namespace {
 // Descriptors a DPDK port keeps filled with mbufs, plus a margin for bursts in flight.
 constexpr uint32_t kMbufsPerEthdev = 2048 + 512;
 constexpr uint32_t kMbufsBase = 8192;
+// A NAT port's ring of frames waiting to enter the switch.
+constexpr uint32_t kMbufsPerNat = 1024;
 
 // Enough for one port's rings twice over.
 constexpr uint32_t kLargeMbufs = 4095;
@@ -71,11 +73,13 @@ class SegmentHost final : public PlugHost {
 };
 
 uint32_t default_mbufs(const std::vector<std::string>& port_specs) {
-  const auto dpdk_ports = static_cast<uint32_t>(
-      std::count_if(port_specs.begin(), port_specs.end(),
-                    [](const std::string& p) { return p.rfind("dpdk", 0) == 0; }));
+  auto count = [&](const char* type) {
+    return static_cast<uint32_t>(std::count_if(port_specs.begin(), port_specs.end(),
+                                               [&](auto& p) { return p.rfind(type, 0) == 0; }));
+  };
   // A power of two minus one is what the mempool's ring holds best.
-  return std::bit_ceil(kMbufsBase + kMbufsPerEthdev * dpdk_ports) - 1;
+  return std::bit_ceil(kMbufsBase + kMbufsPerEthdev * count("dpdk") + kMbufsPerNat * count("nat")) -
+         1;
 }
 
 Daemon::Daemon(DaemonConfig config) : config_(std::move(config)), engine_(config_.engine) {}

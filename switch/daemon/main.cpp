@@ -3,6 +3,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_log.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -71,10 +72,21 @@ void report(int fd, const std::string& msg) {
   close(fd);
 }
 
+// Every guest flow through a NAT port and every client is a descriptor: take all the system
+// allows this process, not the shell's customary 1024.
+void raise_descriptor_limit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   daemon::Options opts = daemon::parse_options(argc, argv);
+  raise_descriptor_limit();
   if (opts.action == daemon::Options::Action::exit) {
     fputs(opts.message.c_str(), opts.exit_status == 0 ? stdout : stderr);
     return opts.exit_status;

@@ -1,21 +1,12 @@
 #include "networks.hpp"
 
 #include "nat/nat_options.hpp"
+#include "spec.hpp"
 #include "vswitch/error.hpp"
 
 namespace vswitch::daemon {
 
 namespace {
-
-// A value back into spec syntax: a comma is written twice.
-std::string spec_value(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    out += c;
-    if (c == ',') out += ',';
-  }
-  return out;
-}
 
 void refuse_keys(std::string_view network, const SpecKeys& keys) {
   if (!keys.empty()) {

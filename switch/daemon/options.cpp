@@ -175,14 +175,6 @@ std::optional<std::string> check_mbufs(uint32_t mbufs) {
   return std::nullopt;
 }
 
-std::string escape_commas(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    out += c;
-    if (c == ',') out += ',';
-  }
-  return out;
-}
 }  // namespace
 
 std::vector<std::string> default_eal_args(uint32_t memory_mb, LogLevel level) {
@@ -357,12 +349,12 @@ Options parse_options(int argc, const char* const argv[]) {
   for (const auto& v : vdes)
     ports.push_back("vde,path=" + v);
   if (!vde_sock.empty() || (ports.empty() && vdes.empty())) {
-    std::string spec =
-        "vde,path=" + escape_commas(vde_sock.empty() ? default_vde_dir() : vde_sock) +
-        ",numports=" + std::to_string(numports) + ",mode=" + vde_mode + ",port0-mode=" + mgmt_mode;
+    std::string spec = "vde,path=" + spec_value(vde_sock.empty() ? default_vde_dir() : vde_sock) +
+                       ",numports=" + std::to_string(numports) + ",mode=" + vde_mode +
+                       ",port0-mode=" + mgmt_mode;
     if (!vde_dirmode.empty()) spec += ",dirmode=" + vde_dirmode;
-    if (!vde_group.empty()) spec += ",group=" + escape_commas(vde_group);
-    if (!mgmt_group.empty()) spec += ",port0-group=" + escape_commas(mgmt_group);
+    if (!vde_group.empty()) spec += ",group=" + spec_value(vde_group);
+    if (!mgmt_group.empty()) spec += ",port0-group=" + spec_value(mgmt_group);
     if (segments.size() > 1) spec += ",segment=" + split_spec(segments[0])[0];
     ports.insert(ports.begin(), spec);
   }
@@ -384,10 +376,13 @@ Options parse_options(int argc, const char* const argv[]) {
   out.daemonize = vm["daemon"].as<bool>();
   out.pidfile = pidfile;
   // Specs are checked now, so a typo costs a line and no DPDK start-up.
+  std::vector<std::string> preset_ports;  // the ports the segments' network= bring
   try {
     for (const auto& s : segments) {
-      for (const auto& p : parse_segment(s).ports)
+      for (const auto& p : parse_segment(s).ports) {
         check_port_spec(parse_port_spec(p));
+        preset_ports.push_back(p);
+      }
     }
     for (const auto& p : ports)
       check_port_spec(parse_port_spec(p));
@@ -396,7 +391,8 @@ Options parse_options(int argc, const char* const argv[]) {
   }
   c.segments = segments;
   c.ports = ports;
-  c.mbufs = mbufs ? mbufs : default_mbufs(ports);
+  preset_ports.insert(preset_ports.end(), ports.begin(), ports.end());
+  c.mbufs = mbufs ? mbufs : default_mbufs(preset_ports);
   if (auto err = check_mbufs(c.mbufs)) return fail(*err);
   try {
     if (!vm.count("eal")) out.eal_memory_mb = eal_memory_mb(c.mbufs);

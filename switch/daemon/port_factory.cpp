@@ -75,6 +75,7 @@ std::unique_ptr<Port> open_dpdk(PortSpec& spec, Daemon& d) {
   // dev.KEY=VALUE adds a devarg, so a spec needs no doubled commas for them.
   for (auto it = spec.params.begin(); it != spec.params.end();) {
     if (it->first.rfind("dev.", 0) == 0) {
+      if (spec.params.count(it->first) > 1) throw ConfigError(it->first + " given twice");
       o.devargs += "," + it->first.substr(4) + "=" + it->second;
       it = spec.params.erase(it);
     } else {
@@ -248,6 +249,14 @@ void check_nat(PortSpec spec) {
 
 Built build_nat(PortSpec& spec, Daemon& d, Segment&) {
   plugs::nat::NatOptions o = nat_options(spec);
+  // libslirp speaks untagged Ethernet: the port is an access port, of VLAN 0 unless told.
+  if (spec.was_given("vlan-mode") || spec.was_given("trunks")) {
+    if (spec.settings.vlan.mode != VlanMode::access) {
+      throw ConfigError("port " + spec.text + ": a nat port takes untagged frames; give it tag=N");
+    }
+  } else {
+    spec.settings.vlan.mode = VlanMode::access;
+  }
   o.pool = d.pool();
   if (spec.settings.name.empty()) spec.settings.name = d.unique_name("nat");
   return {plugs::nat::NatPort::open(spec.settings, std::move(o)), nullptr};

@@ -24,6 +24,15 @@ std::vector<std::string> split_spec(std::string_view text) {
   return parts;
 }
 
+std::string spec_value(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    out += c;
+    if (c == ',') out += ',';
+  }
+  return out;
+}
+
 uint32_t parse_uint(std::string_view what, std::string_view text, uint32_t min, uint32_t max) {
   uint64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);

@@ -21,6 +21,8 @@ namespace vswitch::daemon {
 
 // "a,b=c,,d" -> {"a", "b=c,d"}
 std::vector<std::string> split_spec(std::string_view text);
+// A value back into spec syntax: "a,b" -> "a,,b".
+std::string spec_value(std::string_view value);
 
 struct PortSpec {
   std::string type;     // "dpdk", later "vde", "stream"...

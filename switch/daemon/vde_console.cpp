@@ -128,7 +128,8 @@ VdeConsole::~VdeConsole() {
 }
 
 void VdeConsole::accept_sessions() {
-  for (int fd; (fd = acceptor_.accept(listen_.get())) >= 0;) {
+  for (int i = 0, fd; i < plugs::kAcceptsPerWake && (fd = acceptor_.accept(listen_.get())) >= 0;
+       ++i) {
     auto on_line = [this](LineConnection& s, std::string_view line, bool too_long) {
       this->on_line(s, line, too_long);
     };
