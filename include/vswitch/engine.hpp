@@ -54,6 +54,8 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   Segment& add_segment(SegmentSettings settings);  // throws ConfigError on a duplicate name
+  // Only a segment without ports; throws ConfigError otherwise.
+  void remove_segment(Segment& segment);
   Segment* segment(std::string_view name) const;
   const std::vector<std::unique_ptr<Segment>>& segments() const { return segments_; }
 

@@ -66,6 +66,11 @@ Segment& Engine::add_segment(SegmentSettings settings) {
   return *segments_.back();
 }
 
+void Engine::remove_segment(Segment& segment) {
+  if (segment.port_count() > 0) throw ConfigError("segment " + segment.name() + " has ports");
+  std::erase_if(segments_, [&](const auto& s) { return s.get() == &segment; });
+}
+
 Segment* Engine::segment(std::string_view name) const {
   for (auto& s : segments_) {
     if (s->name() == name) return s.get();

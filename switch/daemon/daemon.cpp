@@ -160,8 +160,17 @@ plugs::vde::VdeServer* Daemon::first_vde() const {
 Segment& Daemon::add_segment(const std::string& spec_text) {
   SegmentSpec spec = parse_segment(spec_text);
   Segment& seg = engine_.add_segment(std::move(spec.settings));
-  for (const std::string& port : spec.ports)
-    add_port(port);
+  // A segment whose network= cannot be had is not left behind half made.
+  std::vector<std::string> added;
+  try {
+    for (const std::string& port : spec.ports)
+      added.push_back(add_port(port));
+  } catch (const ConfigError&) {
+    for (const std::string& name : added)
+      remove_port(name);
+    engine_.remove_segment(seg);
+    throw;
+  }
   return seg;
 }
 

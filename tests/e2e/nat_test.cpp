@@ -260,6 +260,25 @@ TEST(NatSegments, SideBySideEachServeTheirOwnNetwork) {
   EXPECT_EQ(lease(in_b, mac(2), ""), ipv4("10.0.3.15"));
 }
 
+// A segment whose NAT cannot be had is not left behind half made, so the same add can be retried.
+TEST(NatSegments, ASegmentWhoseNatFailsIsNotLeftBehind) {
+  TempDir tmp;
+  Vswitchd vs({"--vde", tmp.file("sw")});
+  ASSERT_TRUE(vs.ready()) << vs.log();
+  Sock holder(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const sockaddr_in held = inet_addr(free_tcp_port());
+  ASSERT_EQ(bind(holder.fd(), reinterpret_cast<const sockaddr*>(&held), sizeof held), 0);
+  ASSERT_EQ(listen(holder.fd(), 1), 0);
+  const std::string taken = std::to_string(ntohs(held.sin_port));
+  std::string error;
+  EXPECT_FALSE(vs.try_ctl(
+      {"segment", "add", "lab,network=nat,hostfwd=tcp:127.0.0.1:" + taken + "-:22"}, &error));
+  EXPECT_NE(error.find("cannot listen"), std::string::npos) << error;
+  EXPECT_EQ(vs.ctl({"segment", "list"}).items().size(), 1u);
+  vs.ctl({"segment", "add", "lab,network=nat"});
+  EXPECT_EQ(vs.ctl({"port", "show", "lab-nat"}).get("segment")->as_string(), "lab");
+}
+
 TEST(NatOptions, BadKeysEndInOneLineNamingThemAndStatusTwo) {
   for (auto spec :
        {"default,network=nat,dhcpstart=10.0.3.15", "default,network=nat,net=10.0.2.0/33",
