@@ -62,15 +62,6 @@ class UdpPeer final : public Peer {
   Sock s_;
 };
 
-uint16_t free_udp_port() {
-  Sock s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a = inet_addr(0);
-  bind(s.fd(), reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(s.fd(), reinterpret_cast<sockaddr*>(&a), &len);
-  return ntohs(a.sin_port);
-}
-
 TEST(ChainedFrames, FloodedJumboFramesReachEveryPortOfEveryKindWhole) {
   TempDir tmp;
   const std::string vde = tmp.file("sw");

@@ -63,14 +63,20 @@ Sock connect_to(int family, const Addr& a) {
   return s;
 }
 
-// A TCP port nobody uses right now, for a listener of the test's own.
-inline uint16_t free_tcp_port() {
-  Sock s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+// A loopback port of this type (SOCK_STREAM, SOCK_DGRAM) nobody uses right now.
+inline uint16_t free_port(int type) {
+  Sock s(socket(AF_INET, type | SOCK_CLOEXEC, 0));
   sockaddr_in a = inet_addr(0);
   bind(s.fd(), reinterpret_cast<sockaddr*>(&a), sizeof a);
   socklen_t len = sizeof a;
   getsockname(s.fd(), reinterpret_cast<sockaddr*>(&a), &len);
   return ntohs(a.sin_port);
+}
+inline uint16_t free_tcp_port() {
+  return free_port(SOCK_STREAM);
+}
+inline uint16_t free_udp_port() {
+  return free_port(SOCK_DGRAM);
 }
 
 inline Bytes be32(uint32_t v) {
