@@ -23,6 +23,12 @@ namespace {
 // Room beyond the first mbuf for the longest frame, and a byte to tell one longer still.
 thread_local std::array<uint8_t, kMaxDatagramFrame + 1> t_spill;
 
+// What read() and write() say once the interface was deleted under an open descriptor: the
+// descriptor then stays in error for good, and polling it would spin.
+bool interface_gone(int err) {
+  return err == EBADFD || err == ENODEV || err == ENXIO;
+}
+
 std::string user_name() {
   const passwd* pw = getpwuid(geteuid());
   return pw ? pw->pw_name : std::to_string(geteuid());
@@ -94,8 +100,10 @@ uint16_t TapPort::receive(rte_mbuf** burst, uint16_t max) {
     iovec iov[2] = {{rte_pktmbuf_mtod(m, void*), room}, {t_spill.data(), t_spill.size()}};
     const ssize_t n = ::readv(fd_.get(), iov, 2);
     if (n < 0) {
-      // Nothing there, or the interface is down or gone: the engine waits on the fd again.
-      if (errno != EAGAIN && errno != EINTR) counters().drop(DropReason::rx_error);
+      // Nothing there (the link may be down): the engine waits on the fd again.
+      if (errno == EAGAIN || errno == EINTR) break;
+      counters().drop(DropReason::rx_error);
+      if (interface_gone(errno)) lose_interface();
       break;
     }
     const auto len = static_cast<uint32_t>(n);
@@ -136,14 +144,24 @@ uint16_t TapPort::transmit(rte_mbuf** burst, uint16_t n) {
       w = ::writev(fd_.get(), iov, k);
     } while (w < 0 && errno == EINTR);
     if (w < 0) {
-      // A full queue costs the frames; an interface down or gone (EIO) too, counted apart.
-      counters().drop(errno == EAGAIN ? DropReason::tx_full : DropReason::tx_error,
+      // A full queue costs the frames; a link that is down (EIO) or gone too, counted apart.
+      const int err = errno;
+      counters().drop(err == EAGAIN ? DropReason::tx_full : DropReason::tx_error,
                       static_cast<uint64_t>(n - sent));
+      if (interface_gone(err)) lose_interface();
       break;
     }
   }
   rte_pktmbuf_free_bulk(burst, n);
   return sent;
+}
+
+void TapPort::lose_interface() {
+  if (closed()) return;
+  log(LogLevel::warn, "tap %s: the interface was deleted from outside; port %s closes",
+      options_.ifname.c_str(), name().c_str());
+  created_ = false;  // nothing of ours is left to remove
+  mark_closed("interface " + options_.ifname + " deleted");
 }
 
 std::vector<std::pair<std::string, std::string>> TapPort::details() const {

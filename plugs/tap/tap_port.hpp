@@ -3,6 +3,9 @@
 // it exits; an existing persistent tap made for the user (`ip tuntap add dev NAME mode tap user
 // USER`) lets an unprivileged vswitchd in, and keeps its addresses unless the port names some.
 //
+// A link brought down costs the frames sent to it (counted tx_error); an interface deleted from
+// outside closes the port, reported once, since its descriptor stays in error for good.
+//
 // A tap moves one frame per read() or write(): a burst is up to kBurst system calls, the
 // kernel's tap has no batched interface short of vhost-net.
 #pragma once
@@ -38,6 +41,8 @@ class TapPort final : public Port {
  private:
   TapPort(PortSettings settings, TapOptions options);
   void configure();
+  // The kernel deleted the interface: report it once and hand the port back to the engine.
+  void lose_interface();
 
   TapOptions options_;
   Fd fd_;

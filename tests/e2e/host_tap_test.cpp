@@ -3,6 +3,7 @@
 // A VDE client asks for the host's address and the host's kernel answers through the tap.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <thread>
 
 #include "../support/netns.hpp"
 #include "../support/process.hpp"
@@ -80,6 +81,52 @@ TEST_F(HostTap, AnUnprivilegedSwitchUsesAPersistentTapMadeForItAndLeavesIt) {
   EXPECT_TRUE(host_answers_arp(guest, {192, 168, 101, 1}));
   EXPECT_EQ(vs->stop(), 0);
   EXPECT_THAT(link(tap), ::testing::HasSubstr("inet 192.168.101.1/24")) << "its address went";
+}
+
+TEST_F(HostTap, ATapBroughtDownCountsWhatItCannotCarryAndCarriesAgainWhenUp) {
+  const std::string tap = unique_ifname("vst");
+  Vswitchd vs(
+      {"--vde", tmp_.file("sw"), "--port", "tap,ifname=" + tap + ",address=192.168.103.1/24"},
+      in_ns(false));
+  ASSERT_TRUE(vs.ready()) << vs.log();
+  VdeClient guest(tmp_.file("sw"));
+  ASSERT_TRUE(guest.ok());
+  ASSERT_EQ(ns_->exec({"/usr/sbin/ip", "link", "set", tap, "down"}).status, 0);
+  EXPECT_FALSE(host_answers_arp(guest, {192, 168, 103, 1}));
+  EXPECT_GE(vs.port_counter(tap, "drops.tx_error"), 1);
+  ASSERT_EQ(ns_->exec({"/usr/sbin/ip", "link", "set", tap, "up"}).status, 0);
+  EXPECT_TRUE(host_answers_arp(guest, {192, 168, 103, 1}));
+  EXPECT_EQ(vs.stop(), 0);
+}
+
+TEST_F(HostTap, ATapDeletedFromOutsideIsReportedAndTheSwitchGoesOnServing) {
+  const std::string tap = unique_ifname("vst");
+  Vswitchd vs(
+      {"--vde", tmp_.file("sw"), "--port", "tap,ifname=" + tap + ",address=192.168.102.1/24"},
+      in_ns(false));
+  ASSERT_TRUE(vs.ready()) << vs.log();
+  VdeClient guest(tmp_.file("sw"));
+  ASSERT_TRUE(guest.ok());
+  ASSERT_TRUE(host_answers_arp(guest, {192, 168, 102, 1}));
+  ASSERT_EQ(ns_->exec({"/usr/sbin/ip", "link", "del", tap}).status, 0);
+  // The dead descriptor stays in error: the port must go rather than be polled for ever.
+  EXPECT_TRUE(wait_until([&] { return vs.log().find(tap + " deleted") != std::string::npos; }, 10s))
+      << vs.log();
+  EXPECT_TRUE(wait_until(
+      [&] {
+        std::string err;
+        return !vs.try_ctl({"port", "show", tap}, &err).has_value();
+      },
+      10s));
+  const long before = cpu_ticks(vs.pid());
+  std::this_thread::sleep_for(1s);
+  EXPECT_LT(cpu_ticks(vs.pid()) - before, 50) << "the engine spins";
+  // Every other port is still served.
+  VdeClient other(tmp_.file("sw"));
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(guest.send(arp_request(mac(1), {10, 0, 0, 1}, {10, 0, 0, 2})));
+  EXPECT_TRUE(other.recv(3000).has_value());
+  EXPECT_EQ(vs.stop(), 0);
 }
 
 TEST_F(HostTap, WithoutPrivilegeOrATapItSaysWhatToRun) {
