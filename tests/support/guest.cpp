@@ -1,11 +1,15 @@
 #include "guest.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -60,10 +64,15 @@ Guest::Guest(const std::string& kit, const GuestSpec& s, const std::string& log_
       "-device",
       (s.nic == "e1000" ? "e1000" : "virtio-net-pci") + std::string(",netdev=n0,mac=") + s.mac};
   argv.insert(argv.end(), qemu.begin(), qemu.end());
+  if (!s.agent.empty()) {
+    agent_ = s.agent;
+    argv.insert(argv.end(), {"-serial", "unix:" + s.agent + ",server=on,wait=off"});
+  }
   pid_ = spawn(argv);
 }
 
 Guest::~Guest() {
+  if (agent_fd_ >= 0) close(agent_fd_);
   if (pid_ > 0) {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
@@ -83,6 +92,52 @@ std::string Guest::console() const {
 
 bool Guest::wait_for(const std::string& marker, std::chrono::milliseconds timeout) {
   return wait_until([&] { return console().find(marker) != std::string::npos; }, timeout);
+}
+
+}  // namespace vswitch::test
+
+namespace vswitch::test {
+
+std::optional<bool> Guest::probe(const std::string& command, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (agent_fd_ < 0) {
+    wait_until(
+        [&] {
+          agent_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+          sockaddr_un a{};
+          a.sun_family = AF_UNIX;
+          agent_.copy(a.sun_path, sizeof a.sun_path - 1);
+          if (connect(agent_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return true;
+          close(agent_fd_);
+          agent_fd_ = -1;
+          return false;
+        },
+        timeout);
+    if (agent_fd_ < 0) return std::nullopt;
+  }
+  const std::string line = command + "\n";
+  if (write(agent_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    return std::nullopt;
+  }
+  // The answer names the command; what came before it (a late answer) is skipped.
+  const std::string verb = command.substr(0, command.find(' '));
+  const std::string marker = "VSW-R " + verb + " ";
+  std::string got;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{agent_fd_, POLLIN, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0))) != 1) break;
+    char buf[256];
+    const ssize_t n = read(agent_fd_, buf, sizeof buf);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+    for (size_t nl; (nl = got.find('\n')) != std::string::npos; got.erase(0, nl + 1)) {
+      const std::string answer = got.substr(0, nl);
+      if (answer.rfind(marker, 0) == 0) return answer.substr(marker.size()) == "0";
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace vswitch::test

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 
 #include "process.hpp"
@@ -23,6 +24,9 @@ struct GuestSpec {
   bool server = false;
   std::string netns;  // run QEMU in this namespace
   std::string more;   // further vsw.* settings of scripts/guest/init, space separated
+  // With vsw.role=agent: the Unix socket QEMU serves the guest's second serial port on, where
+  // the guest takes probes (Guest::probe).
+  std::string agent;
 };
 
 class Guest {
@@ -36,9 +40,15 @@ class Guest {
   bool wait_for(const std::string& marker, std::chrono::milliseconds timeout);
   bool running();
 
+  // Asks an agent guest to run "ping IP" or "tcp IP PORT": whether it got through, or nullopt
+  // when the guest did not answer in time.
+  std::optional<bool> probe(const std::string& command, std::chrono::milliseconds timeout = 20s);
+
  private:
   pid_t pid_ = -1;
   std::string log_;
+  std::string agent_;
+  int agent_fd_ = -1;
 };
 
 }  // namespace vswitch::test

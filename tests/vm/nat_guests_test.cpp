@@ -140,7 +140,7 @@ class NatGuests : public ::testing::Test {
     return vs;
   }
   GuestSpec on_vde(const std::string& mac) {
-    return {"vde,sock=" + tmp_.file("sw"), "virtio", mac, "dhcp", "", false, "", ""};
+    return {"vde,sock=" + tmp_.file("sw"), "virtio", mac, "dhcp", "", false, "", "", ""};
   }
   GuestSpec on_stream(const std::string& mac) {
     return {"stream,server=off,addr.type=unix,addr.path=" + tmp_.file("stream.sock"),
@@ -149,6 +149,7 @@ class NatGuests : public ::testing::Test {
             "dhcp",
             "",
             false,
+            "",
             "",
             ""};
   }

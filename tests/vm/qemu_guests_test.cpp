@@ -43,11 +43,12 @@ void run_pair(const Side& a, const Side& b, const std::vector<std::string>& extr
   }
   Vswitchd vs(args, switch_netns.empty() ? DaemonOptions{} : in_netns(switch_netns));
   ASSERT_TRUE(vs.ready()) << vs.log();
-  Guest server(kit,
-               {a.netdev, a.nic, "52:54:00:00:00:01", "10.9.0.1/24", "10.9.0.2", true, a.netns, ""},
-               logs.file("server.log"));
+  Guest server(
+      kit, {a.netdev, a.nic, "52:54:00:00:00:01", "10.9.0.1/24", "10.9.0.2", true, a.netns, "", ""},
+      logs.file("server.log"));
   Guest client(
-      kit, {b.netdev, b.nic, "52:54:00:00:00:02", "10.9.0.2/24", "10.9.0.1", false, b.netns, ""},
+      kit,
+      {b.netdev, b.nic, "52:54:00:00:00:02", "10.9.0.2/24", "10.9.0.1", false, b.netns, "", ""},
       logs.file("client.log"));
   const bool done = client.wait_for("VSW-DONE", kGuestTimeout);
   EXPECT_TRUE(done) << "client:\n"
