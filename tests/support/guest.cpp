@@ -115,15 +115,34 @@ std::optional<bool> Guest::probe(const std::string& command, std::chrono::millis
         timeout);
     if (agent_fd_ < 0) return std::nullopt;
   }
+  if (!agent_synced_) {
+    // Bytes sent before the guest set its port up are lost: ask until something answers.
+    while (!agent_synced_ && std::chrono::steady_clock::now() < deadline)
+      agent_synced_ = exchange("sync", 1s).has_value();
+    if (!agent_synced_) return std::nullopt;
+  }
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  const auto answer = exchange(command, left);
+  if (!answer) return std::nullopt;
+  return *answer == "0";
+}
+
+std::optional<std::string> Guest::exchange(const std::string& command,
+                                           std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   const std::string line = command + "\n";
   if (write(agent_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
     return std::nullopt;
   }
   // The answer names the command; what came before it (a late answer) is skipped.
-  const std::string verb = command.substr(0, command.find(' '));
-  const std::string marker = "VSW-R " + verb + " ";
-  std::string got;
+  const std::string marker = "VSW-R " + command.substr(0, command.find(' ')) + " ";
   while (std::chrono::steady_clock::now() < deadline) {
+    for (size_t nl; (nl = agent_input_.find('\n')) != std::string::npos;) {
+      const std::string answer = agent_input_.substr(0, nl);
+      agent_input_.erase(0, nl + 1);
+      if (answer.rfind(marker, 0) == 0) return answer.substr(marker.size());
+    }
     pollfd p{agent_fd_, POLLIN, 0};
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
@@ -131,11 +150,7 @@ std::optional<bool> Guest::probe(const std::string& command, std::chrono::millis
     char buf[256];
     const ssize_t n = read(agent_fd_, buf, sizeof buf);
     if (n <= 0) break;
-    got.append(buf, static_cast<size_t>(n));
-    for (size_t nl; (nl = got.find('\n')) != std::string::npos; got.erase(0, nl + 1)) {
-      const std::string answer = got.substr(0, nl);
-      if (answer.rfind(marker, 0) == 0) return answer.substr(marker.size()) == "0";
-    }
+    agent_input_.append(buf, static_cast<size_t>(n));
   }
   return std::nullopt;
 }

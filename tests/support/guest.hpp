@@ -45,10 +45,16 @@ class Guest {
   std::optional<bool> probe(const std::string& command, std::chrono::milliseconds timeout = 20s);
 
  private:
+  // One command line to the agent and the status it answered.
+  std::optional<std::string> exchange(const std::string& command,
+                                      std::chrono::milliseconds timeout);
+
   pid_t pid_ = -1;
   std::string log_;
   std::string agent_;
   int agent_fd_ = -1;
+  bool agent_synced_ = false;
+  std::string agent_input_;  // read from the agent, not yet taken
 };
 
 }  // namespace vswitch::test
