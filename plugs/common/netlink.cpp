@@ -120,4 +120,37 @@ int add_address(int ifindex, const Cidr& cidr) {
   return transact(r);
 }
 
+Fd link_events() {
+  Fd s(socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE));
+  if (!s) return s;
+  sockaddr_nl local{};
+  local.nl_family = AF_NETLINK;
+  local.nl_groups = RTMGRP_LINK;
+  if (bind(s.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) s.reset();
+  return s;
+}
+
+LinkNews read_link_news(int fd, int ifindex) {
+  LinkNews news = LinkNews::none;
+  alignas(NLMSG_ALIGNTO) char buf[8192];
+  for (;;) {
+    const ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    // ENOBUFS too: news was lost while nobody read; the caller then looks for itself.
+    if (n <= 0) return news;
+    auto len = static_cast<unsigned>(n);
+    for (auto* h = reinterpret_cast<const nlmsghdr*>(buf); NLMSG_OK(h, len);
+         h = NLMSG_NEXT(h, len)) {
+      if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) continue;
+      const auto* info = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
+      if (info->ifi_index != ifindex) continue;
+      if (h->nlmsg_type == RTM_DELLINK) {
+        news = LinkNews::gone;
+      } else {
+        news = (info->ifi_flags & IFF_UP) ? LinkNews::up : LinkNews::down;
+      }
+    }
+  }
+}
+
 }  // namespace vswitch::plugs::netlink

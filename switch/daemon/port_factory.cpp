@@ -8,6 +8,7 @@
 #include "common/unix_socket.hpp"
 #include "dpdk/ethdev_port.hpp"
 #include "nat/nat_port.hpp"
+#include "packet/uplink_port.hpp"
 #include "qemu/dgram_port.hpp"
 #include "qemu/stream_client.hpp"
 #include "qemu/stream_server.hpp"
@@ -277,6 +278,27 @@ Built build_tap(PortSpec& spec, Daemon& d, Segment&) {
   return {plugs::tap::TapPort::open(spec.settings, std::move(o)), nullptr};
 }
 
+// The host's NIC on the LAN: ifname=; the port's mtu follows the interface's unless given.
+Built build_uplink(PortSpec& spec, Daemon& d, Segment&) {
+  plugs::packet::UplinkOptions o;
+  o.ifname = spec.take("ifname").value_or("");
+  if (o.ifname.empty())
+    throw ConfigError("an uplink port needs ifname=NAME (the host's interface)");
+  o.qdisc_bypass = on_off(spec, "qdisc-bypass", true);
+  if (auto v = spec.take("tx")) {
+    if (*v == "ring") {
+      o.tx = plugs::packet::TxMethod::ring;
+    } else if (*v != "sendmmsg") {
+      throw ConfigError("tx=" + *v + ": use sendmmsg or ring");
+    }
+  }
+  spec.expect_consumed();
+  o.pool = d.pool();
+  o.mtu_from_interface = !spec.was_given("mtu");
+  if (spec.settings.name.empty()) spec.settings.name = o.ifname;
+  return {plugs::packet::UplinkPort::open(spec.settings, std::move(o)), nullptr};
+}
+
 struct PortType {
   std::string_view name;
   Built (*build)(PortSpec&, Daemon&, Segment&);
@@ -291,7 +313,7 @@ constexpr PortType kPortTypes[] = {
     {"dpdk", build_dpdk, Role::vm, false},    {"vde", build_vde, Role::vm, true},
     {"stream", build_stream, Role::vm, true}, {"socket", build_socket, Role::vm, true},
     {"dgram", build_dgram, Role::vm, true},   {"nat", build_nat, Role::nat, false, check_nat},
-    {"tap", build_tap, Role::host, false},
+    {"tap", build_tap, Role::host, false},    {"uplink", build_uplink, Role::uplink, false},
 };
 
 const PortType* port_type(std::string_view name) {
