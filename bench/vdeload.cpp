@@ -4,6 +4,8 @@
 //   vdeload send DIR [options]   generator on the VDE switch serving DIR
 //   vdeload recv DIR [options]   sink on the VDE switch serving DIR
 //   vdeload pair [options]       bare pair: generator here, --sinks N forked sinks, no switch
+// DIR may also be packet:IFNAME, an AF_PACKET socket on that interface (a LAN's end of a veth
+// for bench/uplink_e2e.sh), the same I/O on a different socket.
 // Each prints one result line at the end: role=send sent=N (datagrams handed to the kernel, over
 // all its sockets: one per sink on a pair) frames=N seconds=T ..., role=recv received=N (unique
 // sequence numbers) dup=D gaps=G ...; `vdeload --help` lists the options.
@@ -12,6 +14,10 @@
 extern "C" {
 #include <libvdeplug.h>
 }
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -115,6 +121,7 @@ void usage(FILE* to) {
           "usage: vdeload send DIR | recv DIR | pair  [options]\n"
           "  send DIR        generator, a VDE client of the switch serving DIR\n"
           "  recv DIR        sink, a VDE client of the switch serving DIR\n"
+          "                  (DIR = packet:IFNAME: an AF_PACKET socket on that interface)\n"
           "  pair            bare Unix datagram pair(s), no switch: generator here, sinks forked\n"
           "options:\n"
           "  --seconds S     send for S seconds; a sink counts for S after its first frame (5)\n"
@@ -245,6 +252,27 @@ Endpoint open_vde(const std::string& dir) {
   Endpoint e{vde_datafd(conn), conn};
   set_timeouts(e.fd);
   return e;
+}
+
+// A raw socket on the interface: every frame of every protocol, our own sends not read back,
+// buffers deep enough to ride out a few milliseconds unscheduled (as the VDE switch's are).
+Endpoint open_packet(const std::string& ifname) {
+  const int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  if (fd < 0) die_errno("AF_PACKET socket (needs CAP_NET_RAW)");
+  sockaddr_ll at{};
+  at.sll_family = AF_PACKET;
+  at.sll_protocol = htons(ETH_P_ALL);
+  at.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+  if (at.sll_ifindex == 0) die("no interface " + ifname);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof at) < 0) die_errno("bind " + ifname);
+  const int on = 1;
+  const int bytes = 8 << 20;
+  if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &on, sizeof on) < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) < 0) {
+    die_errno("setsockopt " + ifname);
+  }
+  set_timeouts(fd);
+  return Endpoint{fd, nullptr};
 }
 
 void put16(uint8_t* p, uint16_t v) {
@@ -672,10 +700,15 @@ int main(int argc, char** argv) {
   if (o.role == "pair") {
     rc = run_pair(o);
   } else {
-    const Endpoint e = open_vde(o.dir);
+    const bool raw = o.dir.rfind("packet:", 0) == 0;
+    const Endpoint e = raw ? open_packet(o.dir.substr(7)) : open_vde(o.dir);
     rc = o.role == "send" ? run_generator(o, {e}) : run_sink(o, e);
     if (o.hold > 0) hold(o.hold);
-    vde_close(e.conn);
+    if (raw) {
+      close(e.fd);
+    } else {
+      vde_close(e.conn);
+    }
   }
   return rc;
 }

@@ -71,6 +71,12 @@ PacketSocket::PacketSocket(const PacketSocketOptions& o) {
   const int v3 = TPACKET_V3;
   must(setsockopt(fd_.get(), SOL_PACKET, PACKET_VERSION, &v3, sizeof v3), "PACKET_VERSION");
   const RingGeometry& g = o.rings;
+  if (g.tx_slots > 0) {
+    // A frame the kernel refuses is skipped rather than stopping the ring behind it; to be
+    // said before any ring exists.
+    const int loss = 1;
+    must(setsockopt(fd_.get(), SOL_PACKET, PACKET_LOSS, &loss, sizeof loss), "PACKET_LOSS");
+  }
   tpacket_req3 rx{};
   rx.tp_block_size = g.rx_block_size;
   rx.tp_block_nr = g.rx_blocks;
@@ -89,9 +95,6 @@ PacketSocket::PacketSocket(const PacketSocketOptions& o) {
     tx.tp_block_nr = g.tx_slots / (g.rx_block_size / g.tx_slot_size);
     must(setsockopt(fd_.get(), SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx), "PACKET_TX_RING");
     tx_size = static_cast<size_t>(tx.tp_block_size) * tx.tp_block_nr;
-    // A frame the kernel refuses is skipped rather than stopping the ring behind it.
-    const int loss = 1;
-    must(setsockopt(fd_.get(), SOL_PACKET, PACKET_LOSS, &loss, sizeof loss), "PACKET_LOSS");
   }
   map_size_ = rx_size + tx_size;
   map_ = mmap(nullptr, map_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED | MAP_POPULATE,
