@@ -58,7 +58,6 @@ port_spec() {
   case $1 in
     uplink) echo "uplink,name=wire,ifname=$wire" ;;
     uplink-qdisc) echo "uplink,name=wire,ifname=$wire,qdisc-bypass=off" ;;
-    uplink-ring) echo "uplink,name=wire,ifname=$wire,tx=ring" ;;
     af_packet) echo "dpdk,name=wire,dev=net_af_packet0,dev.iface=$wire,role=uplink" ;;
     af_packet-bypass) echo "dpdk,name=wire,dev=net_af_packet0,dev.iface=$wire,dev.qdisc_bypass=1,role=uplink" ;;
     *) echo "uplink_e2e: unknown variant $1" >&2; exit 2 ;;

@@ -71,12 +71,6 @@ PacketSocket::PacketSocket(const PacketSocketOptions& o) {
   const int v3 = TPACKET_V3;
   must(setsockopt(fd_.get(), SOL_PACKET, PACKET_VERSION, &v3, sizeof v3), "PACKET_VERSION");
   const RingGeometry& g = o.rings;
-  if (g.tx_slots > 0) {
-    // A frame the kernel refuses is skipped rather than stopping the ring behind it; to be
-    // said before any ring exists.
-    const int loss = 1;
-    must(setsockopt(fd_.get(), SOL_PACKET, PACKET_LOSS, &loss, sizeof loss), "PACKET_LOSS");
-  }
   tpacket_req3 rx{};
   rx.tp_block_size = g.rx_block_size;
   rx.tp_block_nr = g.rx_blocks;
@@ -85,18 +79,7 @@ PacketSocket::PacketSocket(const PacketSocketOptions& o) {
   rx.tp_frame_nr = g.rx_block_size / rx.tp_frame_size * g.rx_blocks;
   rx.tp_retire_blk_tov = g.retire_ms;
   must(setsockopt(fd_.get(), SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx), "PACKET_RX_RING");
-  const size_t rx_size = static_cast<size_t>(g.rx_block_size) * g.rx_blocks;
-  size_t tx_size = 0;
-  if (g.tx_slots > 0) {
-    tpacket_req3 tx{};
-    tx.tp_block_size = g.rx_block_size;
-    tx.tp_frame_size = g.tx_slot_size;
-    tx.tp_frame_nr = g.tx_slots;
-    tx.tp_block_nr = g.tx_slots / (g.rx_block_size / g.tx_slot_size);
-    must(setsockopt(fd_.get(), SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx), "PACKET_TX_RING");
-    tx_size = static_cast<size_t>(tx.tp_block_size) * tx.tp_block_nr;
-  }
-  map_size_ = rx_size + tx_size;
+  map_size_ = static_cast<size_t>(g.rx_block_size) * g.rx_blocks;
   map_ = mmap(nullptr, map_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED | MAP_POPULATE,
               fd_.get(), 0);
   if (map_ == MAP_FAILED) {
@@ -106,12 +89,11 @@ PacketSocket::PacketSocket(const PacketSocketOptions& o) {
   }
   if (map_ == MAP_FAILED) {
     map_ = nullptr;
-    throw ConfigError(what + ": mapping the rings: " + std::strerror(errno));
+    throw ConfigError(what + ": mapping the ring: " + std::strerror(errno));
   }
-  auto* base = static_cast<uint8_t*>(map_);
-  rx_ = RxRing(base, g.rx_block_size, g.rx_blocks);
+  rx_ = RxRing(static_cast<uint8_t*>(map_), g.rx_block_size, g.rx_blocks);
   rx_frame_limit_ = g.rx_block_size - kBlockHeader - kFrameHeader;
-  if (g.tx_slots > 0) tx_ = TxRing(base + rx_size, g.tx_slot_size, g.tx_slots);
+  retire_ms_ = g.retire_ms;
 
   const int on = 1;
   must(setsockopt(fd_.get(), SOL_PACKET, PACKET_IGNORE_OUTGOING, &on, sizeof on),

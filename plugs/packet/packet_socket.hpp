@@ -1,7 +1,8 @@
 // An AF_PACKET socket on one host interface, set up for a switch port: every frame of every
 // protocol (ETH_P_ALL), the interface promiscuous, the socket's own transmissions never read
-// back (PACKET_IGNORE_OUTGOING), a TPACKET_V3 receive ring mapped into our memory and, when
-// asked for, a transmit ring beside it.
+// back (PACKET_IGNORE_OUTGOING), a TPACKET_V3 receive ring mapped into our memory. Frames leave
+// by sendmmsg: a TPACKET transmit ring measured 10-20 % slower through a veth and cost more
+// CPU per frame (bench/RESULTS.md).
 #pragma once
 
 #include <cstdint>
@@ -40,10 +41,8 @@ class PacketSocket {
   uint32_t interface_mtu() const { return mtu_; }
   bool link_up_at_open() const { return up_; }
   RxRing& rx() { return rx_; }
-  TxRing& tx() { return tx_; }
   const RxRing& rx() const { return rx_; }
-  const TxRing& tx() const { return tx_; }
-  bool has_tx_ring() const { return tx_.slots() > 0; }
+  uint32_t retire_ms() const { return retire_ms_; }
   // The largest frame the receive ring holds whole; longer ones arrive cut short.
   uint32_t rx_frame_limit() const { return rx_frame_limit_; }
 
@@ -55,7 +54,7 @@ class PacketSocket {
   void* map_ = nullptr;
   size_t map_size_ = 0;
   RxRing rx_;
-  TxRing tx_;
+  uint32_t retire_ms_ = 0;
   uint32_t rx_frame_limit_ = 0;
 };
 

@@ -18,11 +18,6 @@ namespace vswitch::plugs::packet {
 namespace {
 
 constexpr uint32_t kKiB = 1024;
-// Transmit slots hold the longest frame the switch forwards, after their header.
-constexpr uint32_t kTxSlotSize = 16 * kKiB;
-constexpr uint32_t kTxSlots = 256;
-static_assert(kTxSlotSize - TxRing::kDataOffset >= kMaxDatagramFrame);
-
 constexpr uint16_t kTpid8021Q = 0x8100;
 constexpr uint32_t kMacs = 12;  // destination and source: where a tag goes back in
 constexpr uint32_t kTag = 4;
@@ -49,10 +44,6 @@ PacketSocketOptions UplinkPort::socket_options(const UplinkOptions& o) {
   PacketSocketOptions s;
   s.ifname = o.ifname;
   s.qdisc_bypass = o.qdisc_bypass;
-  if (o.tx == TxMethod::ring) {
-    s.rings.tx_slot_size = kTxSlotSize;
-    s.rings.tx_slots = kTxSlots;
-  }
   return s;
 }
 
@@ -169,68 +160,22 @@ uint16_t UplinkPort::receive(rte_mbuf** burst, uint16_t max) {
   return got;
 }
 
-uint16_t UplinkPort::send_burst(rte_mbuf** burst, uint16_t n, int* error) {
-  const SendResult r = send_datagrams(socket_->fd(), burst, n);
-  if (r.full > 0) counters().drop(DropReason::tx_full, r.full);
-  if (r.failed > 0) {
-    counters().drop(DropReason::tx_error, r.failed);
-    *error = r.error;
-  }
-  return r.sent;
-}
-
-uint16_t UplinkPort::send_ring(rte_mbuf** burst, uint16_t n, int* error) {
-  TxRing& tx = socket_->tx();
-  uint16_t queued = 0;
-  for (; queued < n; ++queued) {
-    const rte_mbuf* m = burst[queued];
-    if (m->pkt_len > tx.room()) break;
-    uint8_t* slot = tx.claim();
-    if (slot == nullptr) break;
-    for (const rte_mbuf* s = m; s != nullptr; s = s->next) {
-      std::memcpy(slot, rte_pktmbuf_mtod(s, const uint8_t*), s->data_len);
-      slot += s->data_len;
-    }
-    tx.commit(m->pkt_len);
-  }
-  uint16_t sent = queued;
-  if (queued > 0) {
-    ssize_t rc;
-    do {
-      rc = sendto(socket_->fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0);
-    } while (rc < 0 && errno == EINTR);
-    if (rc < 0) {
-      const int err = errno;
-      const auto back = static_cast<uint16_t>(tx.take_back(queued));
-      sent = static_cast<uint16_t>(queued - back);
-      const bool full = err == EAGAIN || err == ENOBUFS;
-      counters().drop(full ? DropReason::tx_full : DropReason::tx_error, back);
-      if (!full) *error = err;
-    }
-  }
-  if (queued < n) {
-    const bool too_long = burst[queued]->pkt_len > tx.room();
-    counters().drop(too_long ? DropReason::tx_error : DropReason::tx_full, n - queued);
-  }
-  return sent;
-}
-
 uint16_t UplinkPort::transmit(rte_mbuf** burst, uint16_t n) {
   if (closed()) {
     counters().drop(DropReason::tx_error, n);
     rte_pktmbuf_free_bulk(burst, n);
     return 0;
   }
-  int err = 0;
-  const uint16_t sent =
-      options_.tx == TxMethod::ring ? send_ring(burst, n, &err) : send_burst(burst, n, &err);
+  const SendResult r = send_datagrams(socket_->fd(), burst, n);
   rte_pktmbuf_free_bulk(burst, n);
-  if (err != 0) {
-    on_error(err);
-  } else if (sent > 0 && link_down_) {
+  if (r.full > 0) counters().drop(DropReason::tx_full, r.full);
+  if (r.failed > 0) {
+    counters().drop(DropReason::tx_error, r.failed);
+    on_error(r.error);
+  } else if (r.sent > 0 && link_down_) {
     link_back();
   }
-  return sent;
+  return r.sent;
 }
 
 void UplinkPort::on_error(int err) {
@@ -327,14 +272,6 @@ std::vector<std::pair<std::string, std::string>> UplinkPort::details() const {
     kernel_drops_ += st.tp_drops;
   }
   const RxRing& rx = socket_->rx();
-  std::string tx;
-  if (options_.tx == TxMethod::ring) {
-    const TxRing& ring = socket_->tx();
-    tx = "TX ring, " + std::to_string(ring.slots()) + " slots of " + kib(ring.slot_size()) +
-         ", one sendto a burst";
-  } else {
-    tx = "sendmmsg, up to " + std::to_string(kTxBurstMax) + " frames a call";
-  }
   return {
       {"ifname", options_.ifname},
       {"ifindex", std::to_string(socket_->ifindex())},
@@ -344,8 +281,9 @@ std::vector<std::pair<std::string, std::string>> UplinkPort::details() const {
       {"promisc", "on"},
       {"rx_ring", std::to_string(rx.blocks()) + " blocks of " + kib(rx.block_size()) +
                       " (TPACKET_V3), frames up to " + std::to_string(socket_->rx_frame_limit()) +
-                      " bytes whole, a block handed over after 1 ms at most"},
-      {"tx", tx},
+                      " bytes whole, a block handed over after " +
+                      std::to_string(socket_->retire_ms()) + " ms at most"},
+      {"tx", "sendmmsg, up to " + std::to_string(kTxBurstMax) + " frames a call"},
       {"qdisc_bypass", options_.qdisc_bypass ? "on" : "off"},
       {"kernel_drops", std::to_string(kernel_drops_)},
   };

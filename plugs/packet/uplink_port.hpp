@@ -25,14 +25,11 @@
 
 namespace vswitch::plugs::packet {
 
-enum class TxMethod : uint8_t { sendmmsg, ring };
-
 struct UplinkOptions {
   std::string ifname;
   rte_mempool* pool = nullptr;
   bool mtu_from_interface = true;  // the port's mtu= was not given
   bool qdisc_bypass = true;
-  TxMethod tx = TxMethod::sendmmsg;
 };
 
 class UplinkPort final : public Port {
@@ -52,8 +49,6 @@ class UplinkPort final : public Port {
 
   // Copies one frame out of the ring into m (chaining when long), its 802.1Q tag put back.
   bool copy_in(const tpacket3_hdr* h, rte_mbuf* m);
-  uint16_t send_burst(rte_mbuf** burst, uint16_t n, int* error);
-  uint16_t send_ring(rte_mbuf** burst, uint16_t n, int* error);
   // A failed send or a socket error: the link went down, or the interface is gone.
   void on_error(int err);
   void check_socket_error();

@@ -285,13 +285,6 @@ Built build_uplink(PortSpec& spec, Daemon& d, Segment&) {
   if (o.ifname.empty())
     throw ConfigError("an uplink port needs ifname=NAME (the host's interface)");
   o.qdisc_bypass = on_off(spec, "qdisc-bypass", true);
-  if (auto v = spec.take("tx")) {
-    if (*v == "ring") {
-      o.tx = plugs::packet::TxMethod::ring;
-    } else if (*v != "sendmmsg") {
-      throw ConfigError("tx=" + *v + ": use sendmmsg or ring");
-    }
-  }
   spec.expect_consumed();
   o.pool = d.pool();
   o.mtu_from_interface = !spec.was_given("mtu");
