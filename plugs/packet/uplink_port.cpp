@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/netlink.hpp"
+#include "packet/checksum.hpp"
 #include "vswitch/error.hpp"
 #include "vswitch/log.hpp"
 
@@ -107,6 +108,16 @@ bool UplinkPort::copy_in(const tpacket3_hdr* h, rte_mbuf* m) {
   return len == first || chain_bytes(m, data + first, len - first);
 }
 
+// The L4 header lies well within the first mbuf, which is where the fix is written.
+void UplinkPort::finish_checksum(const tpacket3_hdr* h, rte_mbuf* m, uint32_t tag) {
+  const auto* frame = reinterpret_cast<const uint8_t*>(h) + h->tp_mac;
+  const std::optional<ChecksumFix> fix = finish_partial_checksum(frame, h->tp_snaplen);
+  if (!fix || fix->offset + tag + 2 > m->data_len) return;
+  auto* field = rte_pktmbuf_mtod_offset(m, uint8_t*, fix->offset + tag);
+  field[0] = static_cast<uint8_t>(fix->value >> 8);
+  field[1] = static_cast<uint8_t>(fix->value);
+}
+
 uint16_t UplinkPort::receive(rte_mbuf** burst, uint16_t max) {
   if (closed()) return 0;
   if (!stash_.fill(max)) {
@@ -145,6 +156,7 @@ uint16_t UplinkPort::receive(rte_mbuf** burst, uint16_t max) {
       counters().drop(DropReason::no_buffer);
       continue;
     }
+    if (h->tp_status & TP_STATUS_CSUMNOTREADY) finish_checksum(h, m, tag);
     burst[got++] = m;
   }
   rx.finish();

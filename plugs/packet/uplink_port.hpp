@@ -5,7 +5,8 @@
 //
 // 802.1Q tags the kernel took off into the ring's metadata are put back, so a trunk uplink
 // carries tags as they were on the wire. A frame the kernel merged past what the ring holds
-// (GRO, LRO) arrives cut short and is counted oversize, never passed on truncated.
+// (GRO, LRO) arrives cut short and is counted oversize, never passed on truncated. A frame
+// from a stack on this host (a veth's peer) whose checksum was left to a NIC gets it finished.
 //
 // The link brought down is counted and costs the frames sent meanwhile (tx_error); the kernel
 // takes the socket back into service when the link is up again. An interface deleted from
@@ -49,6 +50,8 @@ class UplinkPort final : public Port {
 
   // Copies one frame out of the ring into m (chaining when long), its 802.1Q tag put back.
   bool copy_in(const tpacket3_hdr* h, rte_mbuf* m);
+  // A frame from a stack on this host whose TCP/UDP checksum was left to a NIC: finished.
+  void finish_checksum(const tpacket3_hdr* h, rte_mbuf* m, uint32_t tag);
   // A failed send or a socket error: the link went down, or the interface is gone.
   void on_error(int err);
   void check_socket_error();

@@ -360,6 +360,53 @@ TEST_F(Uplink, JumboFramesPassWholeBothWaysAndTheMtuFollowsTheInterface) {
   EXPECT_EQ(vs_->stop(), 0);
 }
 
+// Whether an untagged IPv4 UDP frame's checksum is right: summed with its pseudo-header, all ones.
+bool udp_checksum_ok(const Bytes& f) {
+  if (f.size() < 42 || be16(f, 12) != 0x0800 || f[23] != 17) return false;
+  const size_t l4 = 14 + (f[14] & 0x0f) * 4u;
+  const size_t len = be16(f, l4 + 4);
+  if (l4 + len > f.size()) return false;
+  Bytes pseudo(f.begin() + 26, f.begin() + 34);  // source and destination addresses
+  pseudo.insert(pseudo.end(), {0, 17, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)});
+  pseudo.insert(pseudo.end(), f.begin() + static_cast<long>(l4),
+                f.begin() + static_cast<long>(l4 + len));
+  return inet_checksum(pseudo.data(), pseudo.size()) == 0;
+}
+
+// The LAN's stack leaves its checksums to a NIC a veth does not have; the guest must get them.
+TEST_F(Uplink, DatagramsFromAStackOnTheVethArriveWithTheirChecksumFinished) {
+  links_up();
+  start();
+  ASSERT_TRUE(vs_->ready()) << vs_->log();
+  VdeClient guest(tmp_.file("sw"));
+  ASSERT_TRUE(guest.ok());
+  ASSERT_TRUE(arp(guest, mac(1), kGuest, kLan).has_value()) << vs_->log();
+  bool sent = false;
+  std::thread sender([&] {
+    if (!enter_netns(lan_->name(), false)) return;
+    const int s = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(9);
+    std::memcpy(&to.sin_addr, kGuest.data(), 4);
+    const char text[] = "hello, guest";
+    sent = sendto(s, text, sizeof text, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
+           static_cast<ssize_t>(sizeof text);
+    close(s);
+  });
+  sender.join();
+  ASSERT_TRUE(sent);
+  std::optional<Bytes> datagram;
+  for (int i = 0; i < 10 && !datagram; ++i) {
+    auto f = guest.recv(3000);
+    if (!f) break;
+    if (f->size() >= 42 && be16(*f, 12) == 0x0800 && (*f)[23] == 17) datagram = f;
+  }
+  ASSERT_TRUE(datagram.has_value()) << vs_->log();
+  EXPECT_TRUE(udp_checksum_ok(*datagram)) << hex(*datagram);
+  EXPECT_EQ(vs_->stop(), 0);
+}
+
 // One UDP_SEGMENT send is one 28 KB frame on a veth: what GRO makes of a NIC's frames.
 TEST_F(Uplink, AFrameTheKernelMergedPastTheMtuIsCountedOversizeNotPassedOn) {
   links_up();
