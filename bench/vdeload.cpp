@@ -4,20 +4,19 @@
 //   vdeload send DIR [options]   generator on the VDE switch serving DIR
 //   vdeload recv DIR [options]   sink on the VDE switch serving DIR
 //   vdeload pair [options]       bare pair: generator here, --sinks N forked sinks, no switch
-// DIR may also be packet:IFNAME, an AF_PACKET socket on that interface (a LAN's end of a veth
-// for bench/uplink_e2e.sh), the same I/O on a different socket.
+//   vdeload send|recv --iface IF  the same frames through a packet socket on a host interface
+//                                (a tap's host side: bench/tap_e2e.sh)
 // Each prints one result line at the end: role=send sent=N (datagrams handed to the kernel, over
 // all its sockets: one per sink on a pair) frames=N seconds=T ..., role=recv received=N (unique
 // sequence numbers) dup=D gaps=G ...; `vdeload --help` lists the options.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 // libvdeplug.h has no C++ guard of its own.
 extern "C" {
 #include <libvdeplug.h>
 }
-#include <arpa/inet.h>
-#include <linux/if_ether.h>
-#include <linux/if_packet.h>
-#include <net/if.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -97,8 +96,9 @@ std::optional<Mac> parse_mac(std::string_view text) {
 }
 
 struct Options {
-  std::string role;  // send, recv or pair
-  std::string dir;   // the VDE switch directory (send, recv)
+  std::string role;   // send, recv or pair
+  std::string dir;    // the VDE switch directory (send, recv)
+  std::string iface;  // or a host interface, through a packet socket
   double seconds = 5;
   size_t size = 60;
   unsigned batch = 32;
@@ -121,7 +121,7 @@ void usage(FILE* to) {
           "usage: vdeload send DIR | recv DIR | pair  [options]\n"
           "  send DIR        generator, a VDE client of the switch serving DIR\n"
           "  recv DIR        sink, a VDE client of the switch serving DIR\n"
-          "                  (DIR = packet:IFNAME: an AF_PACKET socket on that interface)\n"
+          "  send|recv --iface IF  the same on host interface IF, through a packet socket\n"
           "  pair            bare Unix datagram pair(s), no switch: generator here, sinks forked\n"
           "options:\n"
           "  --seconds S     send for S seconds; a sink counts for S after its first frame (5)\n"
@@ -165,8 +165,13 @@ Options parse_args(int argc, char** argv) {
     exit(0);
   }
   if (o.role == "send" || o.role == "recv") {
-    if (i >= argc) die(o.role + " needs the switch directory");
-    o.dir = argv[i++];
+    if (i >= argc) die(o.role + " needs the switch directory or --iface IF");
+    if (std::string_view(argv[i]) == "--iface") {
+      if (++i >= argc) die("--iface needs an interface name");
+      o.iface = argv[i++];
+    } else {
+      o.dir = argv[i++];
+    }
   } else if (o.role != "pair") {
     usage(stderr);
     exit(2);
@@ -254,25 +259,23 @@ Endpoint open_vde(const std::string& dir) {
   return e;
 }
 
-// A raw socket on the interface: every frame of every protocol, our own sends not read back,
-// buffers deep enough to ride out a few milliseconds unscheduled (as the VDE switch's are).
-Endpoint open_packet(const std::string& ifname) {
-  const int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-  if (fd < 0) die_errno("AF_PACKET socket (needs CAP_NET_RAW)");
-  sockaddr_ll at{};
-  at.sll_family = AF_PACKET;
-  at.sll_protocol = htons(ETH_P_ALL);
-  at.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
-  if (at.sll_ifindex == 0) die("no interface " + ifname);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof at) < 0) die_errno("bind " + ifname);
-  const int on = 1;
-  const int bytes = 8 << 20;
-  if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &on, sizeof on) < 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) < 0) {
-    die_errno("setsockopt " + ifname);
-  }
+// A packet socket on a host interface, carrying whole frames as a VDE connection does. The
+// generator's binds no protocol, so it is given no copy of what it sends; the sink's takes
+// only our ethertype.
+Endpoint open_iface(const std::string& ifname, bool receiving) {
+  const unsigned index = if_nametoindex(ifname.c_str());
+  if (index == 0) die_errno("interface " + ifname);
+  const uint16_t proto = receiving ? htons(kEthertype) : 0;
+  const int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, proto);
+  if (fd < 0) die_errno("packet socket");
+  sockaddr_ll sll{};
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = proto;
+  sll.sll_ifindex = static_cast<int>(index);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) die_errno("bind " + ifname);
+  Endpoint e{fd, nullptr};
   set_timeouts(fd);
-  return Endpoint{fd, nullptr};
+  return e;
 }
 
 void put16(uint8_t* p, uint16_t v) {
@@ -700,14 +703,13 @@ int main(int argc, char** argv) {
   if (o.role == "pair") {
     rc = run_pair(o);
   } else {
-    const bool raw = o.dir.rfind("packet:", 0) == 0;
-    const Endpoint e = raw ? open_packet(o.dir.substr(7)) : open_vde(o.dir);
+    const Endpoint e = o.iface.empty() ? open_vde(o.dir) : open_iface(o.iface, o.role == "recv");
     rc = o.role == "send" ? run_generator(o, {e}) : run_sink(o, e);
     if (o.hold > 0) hold(o.hold);
-    if (raw) {
-      close(e.fd);
-    } else {
+    if (e.conn) {
       vde_close(e.conn);
+    } else {
+      close(e.fd);
     }
   }
   return rc;
