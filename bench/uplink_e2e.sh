@@ -7,7 +7,10 @@
 # generator at its maximum; a fresh switch for every run. Needs root (namespaces, raw sockets).
 #   bench/uplink_e2e.sh   SECONDS_PER_RUN=3 RUNS=3 SIZES="64 1500" DIRECTIONS="in out"
 #                         VARIANTS="uplink af_packet"; more variants: uplink-qdisc (the uplink
-#                         with qdisc-bypass=off), af_packet-bypass (dev.qdisc_bypass=1)
+#                         with qdisc-bypass=off), af_packet-bypass (dev.qdisc_bypass=1),
+#                         af_packet-busy (vswitchd --idle busy)
+#                         SWITCH_CORE=1 LOAD_CORE=0: the switch alone on one core, generator
+#                         and sink on the other (unpinned, runs swung by 2.5x on 2 vCPUs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${SECONDS_PER_RUN:-3}
@@ -16,6 +19,8 @@ SIZES=${SIZES:-64 1500}
 DIRECTIONS=${DIRECTIONS:-in out}
 read -r -a variants <<<"${VARIANTS:-uplink af_packet}"
 BUILD=${BUILD:-build-bench}
+SWITCH_CORE=${SWITCH_CORE:-1}
+LOAD_CORE=${LOAD_CORE:-0}
 DRAIN=0.5
 
 ((EUID == 0)) || { echo "uplink_e2e: needs root (network namespaces, AF_PACKET)" >&2; exit 1; }
@@ -60,9 +65,13 @@ port_spec() {
     uplink-qdisc) echo "uplink,name=wire,ifname=$wire,qdisc-bypass=off" ;;
     af_packet) echo "dpdk,name=wire,dev=net_af_packet0,dev.iface=$wire,role=uplink" ;;
     af_packet-bypass) echo "dpdk,name=wire,dev=net_af_packet0,dev.iface=$wire,dev.qdisc_bypass=1,role=uplink" ;;
+    af_packet-busy) port_spec af_packet ;;
     *) echo "uplink_e2e: unknown variant $1" >&2; exit 2 ;;
   esac
 }
+
+# The PMD has no wait descriptor: the engine polls it and, idle, sleeps up to 8 ms; busy never.
+switch_args() { [[ $1 == *-busy ]] && echo "--idle busy"; true; }
 
 alive() { [[ -r /proc/$1/stat ]] && [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]]; }
 stop_pid() {
@@ -102,8 +111,9 @@ run_one() {
   local run="$work/run.$RANDOM$RANDOM"
   mkdir -p "$run"
   local common=(--seconds "$SECS" --size "$size")
-  ip netns exec "$ns_sw" "$VSW" --vde "$run/sw" --control "$run/ctl" --log-level warn \
-    --port "$(port_spec "$variant")" >"$run/switch.log" 2>&1 &
+  # shellcheck disable=SC2046 # no arguments, or "--idle busy" as two
+  taskset -c "$SWITCH_CORE" ip netns exec "$ns_sw" "$VSW" --vde "$run/sw" --control "$run/ctl" --log-level warn \
+    --port "$(port_spec "$variant")" $(switch_args "$variant") >"$run/switch.log" 2>&1 &
   local spid=$!
   pids+=("$spid")
   if ! await_socket "$run/ctl" || ! await_socket "$run/sw/ctl"; then
@@ -112,10 +122,12 @@ run_one() {
     echo failed=1
     return
   fi
-  local sink_at=("$LOAD" recv "$run/sw") gen_at=(ip netns exec "$ns_lan" "$LOAD" send --iface "$lan_if")
+  local pin=(taskset -c "$LOAD_CORE")
+  local sink_at=("${pin[@]}" "$LOAD" recv "$run/sw")
+  local gen_at=("${pin[@]}" ip netns exec "$ns_lan" "$LOAD" send --iface "$lan_if")
   if [[ $dir == out ]]; then
-    sink_at=(ip netns exec "$ns_lan" "$LOAD" recv --iface "$lan_if")
-    gen_at=("$LOAD" send "$run/sw")
+    sink_at=("${pin[@]}" ip netns exec "$ns_lan" "$LOAD" recv --iface "$lan_if")
+    gen_at=("${pin[@]}" "$LOAD" send "$run/sw")
   fi
   "${sink_at[@]}" "${common[@]}" --src "$SINK_MAC" --drain "$DRAIN" --wait $((SECS + 20)) \
     >"$run/sink.out" 2>>"$run/err" &
@@ -130,8 +142,9 @@ run_one() {
   await "$run/sink.out" role=recv $((SECS + 10)) || true
   local b1
   b1=$(backlog_drops)
-  local show
+  local show list
   show=$("$CTL" -s "$run/ctl" --json port show wire 2>/dev/null | tr -d '\n ' || true)
+  list=$("$CTL" -s "$run/ctl" --json port list 2>/dev/null | tr -d '\n ' || true)
   stop_pid "$kpid"
   stop_pid "$spid"
   local gen sink
@@ -145,7 +158,7 @@ run_one() {
   local kdrops drops
   # The uplink port says kernel_drops, DPDK's PMD rx_missed: the ring was full.
   kdrops=$(grep -oE '"(kernel_drops|rx_missed)":"[0-9]*"' <<<"$show" | grep -o '[0-9]*' || echo 0)
-  drops=$(grep -o '"dropped":[0-9]*' <<<"$show" | head -1 | cut -d: -f2 || echo 0)
+  drops=$(grep -o '"dropped":[0-9]*' <<<"$list" | cut -d: -f2 | awk '{s += $1} END {print s + 0}')
   echo "sent=$(field sent "$gen") delivered=$(field received "$sink") seconds=$(field seconds "$gen")" \
     "cpu=$(field watch_cpu_s "$gen") gen_cpu=$(field cpu_self_s "$gen") sink_cpu=$(field cpu_self_s "$sink")" \
     "ring_drops=${kdrops:-0} port_drops=${drops:-0} backlog_drops=$((b1 - b0))"
@@ -171,7 +184,7 @@ stat() {  # VARIANT DIR WIRE WHAT: the median (rates) or sum (counts) over the r
         else if (w == "other") print s ? 100 * (s - d - r - b - p) / s : 0 }'
   done <<<"$lines" | median
 }
-cell() { if [[ $2 == nan || -z $2 ]]; then printf '%14s' -; else printf "%14$1" "$2"; fi; }
+cell() { if [[ $2 == nan || -z $2 ]]; then printf '%18s' -; else printf "%18$1" "$2"; fi; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "nan" || b == "nan" || b == 0) print "nan"; else print a / b}'; }
 
 echo "command: SECONDS_PER_RUN=$SECS RUNS=$RUNS SIZES=\"$SIZES\" DIRECTIONS=\"$DIRECTIONS\" VARIANTS=\"${variants[*]}\" bench/uplink_e2e.sh"
@@ -202,8 +215,8 @@ for dir in $DIRECTIONS; do
     echo
     echo "== $dir, $wire_bytes-byte frames; medians of $RUNS runs of $SECS s"
     printf '%-28s' metric
-    for v in "${variants[@]}"; do printf '%14s' "$v"; done
-    ((${#variants[@]} > 1)) && printf '%14s' "1st/2nd"
+    for v in "${variants[@]}"; do printf '%18s' "$v"; done
+    ((${#variants[@]} > 1)) && printf '%18s' "1st/2nd"
     echo
     for row in "delivered Mpps:mpps:.3f" "Gbit/s (frame bytes):gbps:.3f" "offered Mpps:offered:.3f" \
       "loss %:loss:.2f" "  in the switch's ring %:ring:.2f" "  in a kernel backlog %:backlog:.2f" \
