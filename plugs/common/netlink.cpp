@@ -138,17 +138,25 @@ LinkNews read_link_news(int fd, int ifindex) {
     if (n < 0 && errno == EINTR) continue;
     // ENOBUFS too: news was lost while nobody read; the caller then looks for itself.
     if (n <= 0) return news;
-    auto len = static_cast<unsigned>(n);
-    for (auto* h = reinterpret_cast<const nlmsghdr*>(buf); NLMSG_OK(h, len);
-         h = NLMSG_NEXT(h, len)) {
-      if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) continue;
-      const auto* info = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
-      if (info->ifi_index != ifindex) continue;
-      if (h->nlmsg_type == RTM_DELLINK) {
-        news = LinkNews::gone;
-      } else {
-        news = (info->ifi_flags & IFF_UP) ? LinkNews::up : LinkNews::down;
+    // Walked by offsets and copied out: NLMSG_NEXT's casts trip -Wcast-align under clang.
+    const auto len = static_cast<size_t>(n);
+    for (size_t off = 0; off + NLMSG_HDRLEN <= len;) {
+      nlmsghdr h;
+      std::memcpy(&h, buf + off, sizeof h);
+      if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len - off) break;
+      ifinfomsg info;
+      if ((h.nlmsg_type == RTM_NEWLINK || h.nlmsg_type == RTM_DELLINK) &&
+          h.nlmsg_len >= NLMSG_LENGTH(sizeof info)) {
+        std::memcpy(&info, buf + off + NLMSG_HDRLEN, sizeof info);
+        if (info.ifi_index == ifindex) {
+          if (h.nlmsg_type == RTM_DELLINK) {
+            news = LinkNews::gone;
+          } else {
+            news = (info.ifi_flags & IFF_UP) ? LinkNews::up : LinkNews::down;
+          }
+        }
       }
+      off += NLMSG_ALIGN(h.nlmsg_len);
     }
   }
 }
