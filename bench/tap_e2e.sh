@@ -471,7 +471,7 @@ guest_tables() {
     fi
     printf '%-26s' metric
     for p in "${guest_paths[@]}"; do printf '%15s' "$p"; done
-    for p in "${guest_paths[@]:1}"; do printf '%15s' "$(cut -c1-14 <<<"vsw/$p")"; done
+    for p in "${guest_paths[@]:1}"; do printf '%15s' "$(cut -c1-14 <<<"${guest_paths[0]:0:3}/$p")"; done
     echo
     for row in "MB/s:mbps:.1f" "CPU ms/MB, every part:cpu_ms_mb:.2f" "  QEMU's vCPU (the guest):vcpu_ms_mb:.2f" \
       "  all but the vCPU:net_ms_mb:.2f" "    QEMU's other threads:qemu_io_ms_mb:.2f" "    vswitchd:vswitchd_ms_mb:.2f" \
