@@ -1,9 +1,10 @@
-// httpblob: a one-process HTTP/1.0 server of the files in one directory, on 127.0.0.1 only, for
-// bench/nat_e2e.sh. All of its work shows in its own /proc/PID/stat, which is why it exists:
-// busybox httpd serves each connection in a child and ignores SIGCHLD, so the CPU of those
-// children is counted nowhere.
+// httpblob: a one-process HTTP/1.0 server of the files in one directory, on one address, for
+// bench/nat_e2e.sh and bench/tap_e2e.sh. All of its work shows in its own /proc/PID/stat, which is
+// why it exists: busybox httpd serves each connection in a child and ignores SIGCHLD, so the CPU of
+// those children is counted nowhere.
 //
-//   httpblob DIR        listens on a free port of 127.0.0.1, prints `port=N`, serves until killed
+//   httpblob DIR [IPV4]   listens on a free port of IPV4 (127.0.0.1), prints `port=N`, serves
+//                         until killed
 // `GET /NAME` answers with DIR/NAME (a NAME without '/') by sendfile, anything else with a 404;
 // one connection at a time.
 #include <arpa/inet.h>
@@ -78,10 +79,11 @@ void serve(int conn, const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: httpblob DIR\n");
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: httpblob DIR [IPV4]\n");
     return 2;
   }
+  const char* address = argc == 3 ? argv[2] : "127.0.0.1";
   signal(SIGPIPE, SIG_IGN);
   const int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s < 0) die("socket");
@@ -89,9 +91,12 @@ int main(int argc, char** argv) {
   setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (inet_pton(AF_INET, address, &a.sin_addr) != 1) {
+    fprintf(stderr, "httpblob: '%s' is not an IPv4 address\n", address);
+    return 2;
+  }
   socklen_t len = sizeof a;
-  if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("bind 127.0.0.1");
+  if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die(address);
   if (listen(s, 16) != 0) die("listen");
   if (getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) die("getsockname");
   printf("port=%u\n", ntohs(a.sin_port));

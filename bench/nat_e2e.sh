@@ -36,84 +36,12 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# shellcheck source=bench/e2e_lib.sh
+. bench/e2e_lib.sh
 
-forget() {
-  local q keep=()
-  for q in "${pids[@]}"; do [[ $q == "$1" ]] || keep+=("$q"); done
-  pids=("${keep[@]}")
-}
-alive() { [[ -r /proc/$1/stat ]] && [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]]; }
-stop_pid() {  # PID [seconds to end by itself first]
-  local pid=$1 ticks=$((${2:-0} * 10))
-  while alive "$pid" && ((ticks > 0)); do sleep 0.1; ticks=$((ticks - 1)); done
-  kill -TERM "$pid" 2>/dev/null || true
-  ticks=50
-  while alive "$pid" && ((ticks > 0)); do sleep 0.1; ticks=$((ticks - 1)); done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  forget "$pid"
-}
-await_socket() {
-  local ticks=$(($2 * 20))
-  while [[ ! -S $1 ]]; do
-    ((ticks > 0)) || { echo "nat_e2e: no socket $1" >&2; return 1; }
-    sleep 0.05
-    ticks=$((ticks - 1))
-  done
-}
-# CPU time of PID in microseconds: the run time of its threads (schedstat), finer than the 10 ms
-# ticks of /proc/PID/stat; with `vcpu`, of QEMU's vCPU thread only, with `io` of all the others
-# (its main loop: the device backends, and -netdev user's NAT). The ticks, summed over the
-# processes, are kept as a check: a thread that ends within a window takes its run time along.
-cpu_us_of() {
-  local t comm ns vcpu sum=0
-  for t in /proc/"$1"/task/*; do
-    { read -r comm <"$t/comm" && read -r ns _ <"$t/schedstat"; } 2>/dev/null || continue
-    vcpu=0
-    [[ $comm == "CPU "* ]] && vcpu=1  # "CPU 0/TCG", with -name ...,debug-threads=on
-    case ${2:-all} in
-      vcpu) ((vcpu)) || continue ;;
-      io) ((!vcpu)) || continue ;;
-    esac
-    sum=$((sum + ns))
-  done
-  echo $((sum / 1000))
-}
-ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-median() { sort -g | awk '{v[NR]=$1} END {if (NR == 0) print "nan"; else print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
-ports_in() {
-  "$BUILD"/vswitchctl -s "$1" --json port list | grep -o '"in_packets":[0-9]*' | cut -d: -f2 | paste -sd+ | bc
-}
-ports_dropped() {
-  "$BUILD"/vswitchctl -s "$1" --json port list | grep -o '"dropped":[0-9]*' | cut -d: -f2 | paste -sd+ | bc
-}
 tick_ms=$((1000 / $(getconf CLK_TCK)))
 
-# Waiting on the console without a process a poll: `read -t` on a FIFO nobody writes.
-mkfifo "$work/nap"
-exec {nap}<>"$work/nap"
-
-# Reads the guest console on fd CON until a line starting with PREFIX, for up to SECONDS;
-# sets CONSOLE_LINE. Lines end in \r\n (the serial tty's), and may come in pieces.
-await_line() {
-  local con=$1 prefix=$2 ticks=$(($3 * 50)) line part=""
-  while ((ticks > 0)); do
-    if IFS= read -r -u "$con" line; then
-      line=$part$line
-      part=""
-      line=${line%$'\r'}
-      if [[ $line == "$prefix"* ]]; then
-        CONSOLE_LINE=$line
-        return 0
-      fi
-    else
-      part+=$line
-      read -r -t 0.02 -u "$nap" _ || true
-      ticks=$((ticks - 1))
-    fi
-  done
-  return 1
-}
+e2e_open_nap "$work"
 
 mkdir -p "$work/www"
 head -c "$BYTES" /dev/urandom >"$work/www/blob"
@@ -245,9 +173,6 @@ done
 
 cell() {  # FORMAT VALUE: the number, or a dash for none
   if [[ $2 == nan || -z $2 ]]; then printf '%12s' -; else printf "%12$1" "$2"; fi
-}
-ratio() {
-  awk -v a="$1" -v b="$2" 'BEGIN {if (a == "nan" || b == "nan" || a == "" || b == "" || b == 0) print "nan"; else print a / b}'
 }
 declare -A med
 for path in "${paths[@]}"; do
