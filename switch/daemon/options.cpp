@@ -38,7 +38,7 @@ constexpr const char* kExamples = R"(Examples:
       as vde_switch would: a VDE switch directory, its console, in the background
   qemu-system-x86_64 ... -netdev vde,id=n0,sock=/tmp/sw -device virtio-net-pci,netdev=n0
 
-Port keys, common to every type: name=, segment=, role=vm|host|uplink|nat,
+Port keys, common to every type: name=, segment=, role=vm|host|uplink|nat|service,
   vlan-mode=access|trunk|native-tagged|native-untagged, tag=N, trunks=10:20-30, mtu=N.
   A port with no VLAN keys carries every VLAN (tagged as they come, untagged in VLAN 0).
   dpdk: dev=DEVARGS, dev.KEY=VALUE (one more devarg), rxd=N, txd=N.

@@ -83,7 +83,7 @@ bool apply_common(PortSettings& s, VlanKeys& vk, std::string_view key, std::stri
     s.name = value;
   } else if (key == "role") {
     auto r = parse_role(value);
-    if (!r) throw ConfigError("role '" + std::string(value) + "': use vm, host, uplink or nat");
+    if (!r) throw ConfigError("role '" + std::string(value) + "': use " + role_names());
     s.role = *r;
   } else if (key == "vlan-mode") {
     auto m = parse_vlan_mode(value);
@@ -189,12 +189,7 @@ void apply_segment_key(SegmentSettings& s, std::string_view key, std::string_vie
       throw ConfigError("segment mode '" + std::string(value) + "': use switch or hub");
     }
   } else if (key == "policy") {
-    auto p = Policy::parse(value);
-    if (!p) {
-      throw ConfigError("policy '" + std::string(value) +
-                        "': use bridged, host-only, internal, nat or role pairs like vm-vm+vm-nat");
-    }
-    s.policy = *p;
+    s.policy = Policy::parse(value);
   } else if (key == "fdb-size") {
     s.fdb_limit = parse_uint("fdb-size", value, 1, 1u << 24);
   } else if (key == "ageing" || key == "aging") {
