@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 #include "common/fd.hpp"
@@ -120,11 +119,23 @@ void LeaseFile::make_directory() const {
 
 LeaseFile::Loaded LeaseFile::load(LeaseTable& table, int64_t now) const {
   Loaded r;
-  std::ifstream in(path_);
-  if (!in) {
-    if (errno == ENOENT) return r;
+  Fd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st {};
+  if (!fd && errno == ENOENT) return r;
+  if (!fd || fstat(fd.get(), &st) != 0) {
     throw ConfigError("dhcp leases: cannot read " + path_ + ": " + std::strerror(errno));
   }
+  if (!S_ISREG(st.st_mode)) throw ConfigError("dhcp leases: " + path_ + " is not a file");
+  std::string text;
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw ConfigError("dhcp leases: cannot read " + path_ + ": " + std::strerror(errno));
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  std::istringstream in(text);
   std::string line;
   for (size_t number = 1; std::getline(in, line); ++number) {
     if (line.empty() || line[0] == '#') continue;
