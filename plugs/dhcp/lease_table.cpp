@@ -44,10 +44,12 @@ std::optional<uint32_t> LeaseTable::index_of(uint32_t address) const {
   return std::nullopt;
 }
 
+// One key a client, so no two records can both be its own: the identifier when it sends one,
+// else the MAC of a record that has none.
 bool LeaseTable::matches(const Lease& l, const Client& c) {
   if (l.state == LeaseState::declined) return false;
-  if (!c.id.empty() && !l.client_id.empty()) return l.client_id.text() == c.id;
-  return l.mac == c.mac;
+  if (!c.id.empty()) return l.client_id.text() == c.id;
+  return l.client_id.empty() && l.mac == c.mac;
 }
 
 const Lease* LeaseTable::find(const Client& c) const {

@@ -27,6 +27,7 @@ enum class LeaseState : uint8_t {
 std::string_view to_string(LeaseState s);
 
 // A client as RFC 2131 tells them apart: by client identifier when it sends one, else by MAC.
+// A reservation is by MAC whatever the identifier.
 struct Client {
   MacAddr mac;
   std::string_view id;  // option 61, empty when none

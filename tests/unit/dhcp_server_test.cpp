@@ -158,6 +158,23 @@ TEST_F(DhcpServerTest, AClientIdIsWhoTheClientIsWhateverItsMac) {
   EXPECT_NE(offered(mac(1)), offer->message.yiaddr);
 }
 
+// Found by the fuzzer: one NIC leasing first without a client identifier and then with one
+// is two clients, each with its own record, never a record that two lookups disagree on.
+TEST_F(DhcpServerTest, AMacWithAndWithoutAnIdentifierIsTwoClientsEachWithOneRecord) {
+  const uint32_t plain = lease(mac(5));
+  Message d = from(mac(5), MessageType::discover);
+  const uint8_t id[] = {1, 0x52, 0x54, 0, 0, 0, 5};
+  d.client_id.assign(id, sizeof id);
+  auto offer = ask(d);
+  ASSERT_TRUE(offer);
+  EXPECT_NE(offer->message.yiaddr, plain);
+  const Lease* with_id = server_.leases().find(Client{mac(5), d.client_id.text()});
+  const Lease* without = server_.leases().find(Client{mac(5), {}});
+  ASSERT_TRUE(with_id && without);
+  EXPECT_EQ(with_id->address, offer->message.yiaddr);
+  EXPECT_EQ(without->address, plain);
+}
+
 TEST_F(DhcpServerTest, AReservationComesFirstAndIsNoOneElsesEvenWhenAskedFor) {
   DhcpServer s("test", options({{"host", "52:54:00:00:00:07,192.168.100.11,web"},
                                 {"host", "52:54:00:00:00:08,192.168.100.50"}}));
