@@ -316,7 +316,7 @@ TEST_F(Dhcp, ARestartWithTheSameLeaseFileGivesEachClientItsAddress) {
   EXPECT_EQ(third->your_address, ipv4("192.168.100.12"));
 
   const RunResult r =
-      run_program({vswitchctl_path(), "-s", vs_->socket(), "--json", "dhcp", "leases"});
+      run_program({vswitchctl_path(), "-s", vs_->socket(), "dhcp", "leases", "--json"});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto json = Value::parse_json(r.out);
   ASSERT_TRUE(json && json->is_array()) << r.out;
