@@ -152,6 +152,7 @@ std::optional<uint32_t> LeaseTable::offer(const Client& c, std::optional<uint32_
   if (!bound) {
     l.state = LeaseState::offered;
     l.expires = now + kOfferHoldS;
+    next_expiry_ = std::min(next_expiry_, l.expires);
   }
   return address;
 }
@@ -161,6 +162,7 @@ void LeaseTable::bind(const Client& c, uint32_t address, const HostName& hostnam
   Lease& l = place(c, address);
   l.state = LeaseState::leased;
   l.expires = now + o_.lease_s;
+  next_expiry_ = std::min(next_expiry_, l.expires);
   if (!hostname.empty()) l.hostname = hostname;
   dirty_ = true;
 }
@@ -198,13 +200,21 @@ bool LeaseTable::decline(const Client& c, uint32_t address, int64_t now) {
   l.address = address;
   l.state = LeaseState::declined;
   l.expires = now + kDeclineHoldS;
+  next_expiry_ = std::min(next_expiry_, l.expires);
   return true;
 }
 
+// A scan only when something is due, so a message costs no pass over every client.
 void LeaseTable::expire(int64_t now) {
+  if (now < next_expiry_) return;
+  next_expiry_ = INT64_MAX;
   for (size_t i = leases_.size(); i-- > 0;) {
     Lease& l = leases_[i];
-    if (l.state == LeaseState::free || l.expires > now) continue;
+    if (l.state == LeaseState::free) continue;
+    if (l.expires > now) {
+      next_expiry_ = std::min(next_expiry_, l.expires);
+      continue;
+    }
     if (l.state == LeaseState::declined) {
       remove(i);
       continue;
@@ -221,6 +231,7 @@ LeaseTable::Restored LeaseTable::restore(const Lease& l, int64_t now) {
   Lease& mine = place(c, l.address);
   mine.state = LeaseState::leased;
   mine.expires = l.expires;
+  next_expiry_ = std::min(next_expiry_, l.expires);
   mine.hostname = l.hostname;
   return Restored::restored;
 }

