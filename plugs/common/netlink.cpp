@@ -120,4 +120,45 @@ int add_address(int ifindex, const Cidr& cidr) {
   return transact(r);
 }
 
+Fd link_events() {
+  Fd s(socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE));
+  if (!s) return s;
+  sockaddr_nl local{};
+  local.nl_family = AF_NETLINK;
+  local.nl_groups = RTMGRP_LINK;
+  if (bind(s.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) s.reset();
+  return s;
+}
+
+LinkNews read_link_news(int fd, int ifindex) {
+  LinkNews news = LinkNews::none;
+  alignas(NLMSG_ALIGNTO) char buf[8192];
+  for (;;) {
+    const ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    // ENOBUFS too: news was lost while nobody read; the caller then looks for itself.
+    if (n <= 0) return news;
+    // Walked by offsets and copied out: NLMSG_NEXT's casts trip -Wcast-align under clang.
+    const auto len = static_cast<size_t>(n);
+    for (size_t off = 0; off + NLMSG_HDRLEN <= len;) {
+      nlmsghdr h;
+      std::memcpy(&h, buf + off, sizeof h);
+      if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len - off) break;
+      ifinfomsg info;
+      if ((h.nlmsg_type == RTM_NEWLINK || h.nlmsg_type == RTM_DELLINK) &&
+          h.nlmsg_len >= NLMSG_LENGTH(sizeof info)) {
+        std::memcpy(&info, buf + off + NLMSG_HDRLEN, sizeof info);
+        if (info.ifi_index == ifindex) {
+          if (h.nlmsg_type == RTM_DELLINK) {
+            news = LinkNews::gone;
+          } else {
+            news = (info.ifi_flags & IFF_UP) ? LinkNews::up : LinkNews::down;
+          }
+        }
+      }
+      off += NLMSG_ALIGN(h.nlmsg_len);
+    }
+  }
+}
+
 }  // namespace vswitch::plugs::netlink

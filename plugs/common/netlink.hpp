@@ -1,11 +1,14 @@
 // The few rtnetlink requests a plug needs to set up an interface it made (a host tap): its
-// link up, its MTU, an address. No shelling out to ip(8).
+// link up, its MTU, an address; and the kernel's news of links going down, up or away. No
+// shelling out to ip(8).
 #pragma once
 
 #include <netinet/in.h>
 
 #include <cstdint>
 #include <string>
+
+#include "common/fd.hpp"
 
 namespace vswitch::plugs::netlink {
 
@@ -22,5 +25,12 @@ struct Cidr {
 int set_link_up(int ifindex);
 int set_mtu(int ifindex, uint32_t mtu);
 int add_address(int ifindex, const Cidr& cidr);
+
+// A non-blocking socket that hears of every link's changes (RTMGRP_LINK); empty on failure.
+Fd link_events();
+enum class LinkNews : uint8_t { none, up, down, gone };
+// Reads every message waiting on a link_events() socket; what the last of them said of
+// `ifindex`, none when none was about it.
+LinkNews read_link_news(int fd, int ifindex);
 
 }  // namespace vswitch::plugs::netlink

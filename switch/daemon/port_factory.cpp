@@ -9,6 +9,7 @@
 #include "dhcp/dhcp_port.hpp"
 #include "dpdk/ethdev_port.hpp"
 #include "nat/nat_port.hpp"
+#include "packet/uplink_port.hpp"
 #include "qemu/dgram_port.hpp"
 #include "qemu/stream_client.hpp"
 #include "qemu/stream_server.hpp"
@@ -314,6 +315,20 @@ Built build_tap(PortSpec& spec, Daemon& d, Segment&) {
   return {plugs::tap::TapPort::open(spec.settings, std::move(o)), nullptr};
 }
 
+// The host's NIC on the LAN: ifname=; the port's mtu follows the interface's unless given.
+Built build_uplink(PortSpec& spec, Daemon& d, Segment&) {
+  plugs::packet::UplinkOptions o;
+  o.ifname = spec.take("ifname").value_or("");
+  if (o.ifname.empty())
+    throw ConfigError("an uplink port needs ifname=NAME (the host's interface)");
+  o.qdisc_bypass = on_off(spec, "qdisc-bypass", true);
+  spec.expect_consumed();
+  o.pool = d.pool();
+  o.mtu_from_interface = !spec.was_given("mtu");
+  if (spec.settings.name.empty()) spec.settings.name = o.ifname;
+  return {plugs::packet::UplinkPort::open(spec.settings, std::move(o)), nullptr};
+}
+
 struct PortType {
   std::string_view name;
   Built (*build)(PortSpec&, Daemon&, Segment&);
@@ -332,6 +347,7 @@ constexpr PortType kPortTypes[] = {
     {"dgram", build_dgram, Role::vm, true},
     {"nat", build_nat, Role::nat, false, check_nat},
     {"tap", build_tap, Role::host, false},
+    {"uplink", build_uplink, Role::uplink, false},
     {"dhcp", build_dhcp, Role::service, false, check_dhcp},
 };
 
