@@ -21,11 +21,15 @@ inline constexpr uint16_t kBurst = 32;
 // before it flushes, and a plug may size its per-call arrays by it.
 inline constexpr uint16_t kTxBurstMax = 2 * kBurst;
 
-// What a port stands for in the isolation contract of the networking modes.
-enum class Role : uint8_t { vm, host, uplink, nat };
-inline constexpr int kRoleCount = 4;
+// What a port stands for in the isolation contract of the networking modes. A service is a
+// segment-local server (the DHCP server) that the guests reach and the LAN never does.
+enum class Role : uint8_t { vm, host, uplink, nat, service };
+inline constexpr int kRoleCount = 5;
+inline constexpr std::array<Role, kRoleCount> kRoles = {Role::vm, Role::host, Role::uplink,
+                                                        Role::nat, Role::service};
 std::string_view to_string(Role r);
 std::optional<Role> parse_role(std::string_view text);
+std::string role_names();  // "vm, host, uplink, nat, service", for messages
 
 // Why a frame was dropped, counted on the port where the decision was made.
 enum class DropReason : uint8_t {
@@ -91,6 +95,10 @@ class Port {
   // The plug's name ("dpdk", "vde"...) and its own details for `port show`.
   virtual std::string_view kind() const = 0;
   virtual std::vector<std::pair<std::string, std::string>> details() const { return {}; }
+  // Why this plug cannot serve with these settings, if it cannot (a DHCP server taking any role
+  // but service); asked before every change of settings, so `port set` cannot undo a promise
+  // the plug keeps.
+  virtual std::optional<std::string> refuses(const PortSettings&) const { return std::nullopt; }
 
   // A plug whose transport is gone for good says so here; the engine then hands the port back
   // to whoever attached it.

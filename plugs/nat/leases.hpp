@@ -7,23 +7,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <string>
 
-#include "vswitch/ether.hpp"
-
 namespace vswitch::plugs::nat {
-
-// The parts of a DHCP message (RFC 2131) a lease needs, from an untagged Ethernet frame.
-struct DhcpMessage {
-  uint8_t op = 0;    // 1 request, 2 reply
-  uint8_t type = 0;  // option 53: 1 DISCOVER ... 5 ACK, 7 RELEASE
-  MacAddr client;
-  in_addr your_address{};
-  std::string hostname;  // option 12
-};
-// nullopt unless the frame is a well-formed DHCP message from UDP port `from_port`.
-std::optional<DhcpMessage> parse_dhcp(const uint8_t* frame, size_t len, uint16_t from_port);
 
 class Leases {
  public:

@@ -2,8 +2,7 @@
 
 #include <arpa/inet.h>
 
-#include <charconv>
-
+#include "common/option_values.hpp"
 #include "vswitch/error.hpp"
 
 namespace vswitch::plugs::nat {
@@ -12,45 +11,6 @@ namespace {
 
 // libslirp's DHCP server hands out this many addresses from dhcpstart on.
 constexpr uint32_t kDhcpAddresses = 16;
-
-uint32_t host_order(in_addr a) {
-  return ntohl(a.s_addr);
-}
-in_addr from_host_order(uint32_t v) {
-  return in_addr{htonl(v)};
-}
-
-in_addr parse_ipv4(std::string_view key, std::string_view text) {
-  in_addr a{};
-  if (inet_pton(AF_INET, std::string(text).c_str(), &a) != 1) {
-    throw ConfigError(std::string(key) + "=" + std::string(text) + ": not an IPv4 address");
-  }
-  return a;
-}
-
-in6_addr parse_ipv6(std::string_view key, std::string_view text) {
-  in6_addr a{};
-  if (inet_pton(AF_INET6, std::string(text).c_str(), &a) != 1) {
-    throw ConfigError(std::string(key) + "=" + std::string(text) + ": not an IPv6 address");
-  }
-  return a;
-}
-
-uint32_t parse_number(std::string_view key, std::string_view text, uint32_t min, uint32_t max) {
-  uint32_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size() || text.empty() || v < min || v > max) {
-    throw ConfigError(std::string(key) + ": '" + std::string(text) + "' is not a number in " +
-                      std::to_string(min) + "-" + std::to_string(max));
-  }
-  return v;
-}
-
-bool parse_on_off(std::string_view key, std::string_view v) {
-  if (v == "on" || v == "yes" || v == "true") return true;
-  if (v == "off" || v == "no" || v == "false") return false;
-  throw ConfigError(std::string(key) + "=" + std::string(v) + ": use on or off");
-}
 
 // QEMU's rule for net= without a mask: the address's class, or the private range it is in.
 uint32_t classful_mask(uint32_t addr) {
@@ -80,7 +40,7 @@ void parse_net(std::string_view text, in_addr& network, in_addr& netmask) {
     mask = classful_mask(addr);
   } else if (text.find('.', slash) != std::string_view::npos) {
     mask = host_order(parse_ipv4("net", text.substr(slash + 1)));
-    if (~mask & (~mask + 1)) throw ConfigError("net=" + std::string(text) + ": not a netmask");
+    if (!is_netmask(mask)) throw ConfigError("net=" + std::string(text) + ": not a netmask");
   } else {
     const uint32_t bits = parse_number("net", text.substr(slash + 1), 1, 30);
     mask = ~uint32_t{0} << (32 - bits);
@@ -156,22 +116,6 @@ bool in_net(in_addr a, in_addr net, in_addr mask) {
 }
 
 }  // namespace
-
-std::string to_string(in_addr a) {
-  char text[INET_ADDRSTRLEN];
-  inet_ntop(AF_INET, &a, text, sizeof text);
-  return text;
-}
-
-std::string net_string(in_addr network, in_addr netmask) {
-  return to_string(network) + "/" + std::to_string(__builtin_popcount(netmask.s_addr));
-}
-
-std::string to_string(const in6_addr& a) {
-  char text[INET6_ADDRSTRLEN];
-  inet_ntop(AF_INET6, &a, text, sizeof text);
-  return text;
-}
 
 HostForward HostForward::parse(std::string_view rule) {
   HostForward f;

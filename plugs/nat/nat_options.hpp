@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/ip_address.hpp"
+
 struct rte_mempool;
 
 namespace vswitch::plugs::nat {
@@ -63,9 +65,5 @@ struct NatOptions {
   bool host_given_ = false, dhcp_given_ = false, dns_given_ = false;
   bool host6_given_ = false, dns6_given_ = false;
 };
-
-std::string to_string(in_addr a);
-std::string net_string(in_addr network, in_addr netmask);  // 10.0.2.0/24
-std::string to_string(const in6_addr& a);
 
 }  // namespace vswitch::plugs::nat

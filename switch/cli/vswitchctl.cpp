@@ -22,7 +22,7 @@ constexpr int kTimeoutMs = 10000;
 
 void usage(FILE* to) {
   fprintf(to,
-          "Usage: vswitchctl [-s|--socket PATH] [--json] COMMAND [ARGS...]\n"
+          "Usage: vswitchctl [-s|--socket PATH] [--json] COMMAND [ARGS...] [--json]\n"
           "Talks to a running vswitchd (default socket %s).\n"
           "Run `vswitchctl help` for the commands.\n",
           vswitch::daemon::default_control_path().c_str());
@@ -36,14 +36,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (!args.empty()) {
+    // --json anywhere, so `vswitchctl dhcp leases --json` reads as it is written; no command
+    // takes it as an argument.
+    if (a == "--json") {
+      json = true;
+    } else if (!args.empty()) {
       args.push_back(a);
     } else if ((a == "-s" || a == "--socket") && i + 1 < argc) {
       path = argv[++i];
     } else if (a.rfind("--socket=", 0) == 0) {
       path = a.substr(9);
-    } else if (a == "--json") {
-      json = true;
     } else if (a == "-h" || a == "--help") {
       usage(stdout);
       return 0;

@@ -1,5 +1,7 @@
 #include "vswitch/policy.hpp"
 
+#include "vswitch/error.hpp"
+
 namespace vswitch {
 
 std::string_view to_string(PolicyMode m) {
@@ -38,49 +40,73 @@ RoleMatrix RoleMatrix::preset(PolicyMode m) {
       x.allow(Role::vm, Role::nat);
       break;
     case PolicyMode::matrix:
-      break;
+      return x;
   }
+  // Every mode's guests reach the segment's own services, and nothing else does.
+  x.allow(Role::vm, Role::service);
   return x;
 }
 
-std::optional<RoleMatrix> RoleMatrix::parse(std::string_view text) {
+std::optional<std::string> RoleMatrix::forbidden(Role a, Role b) {
+  if ((a == Role::service && b == Role::uplink) || (a == Role::uplink && b == Role::service)) {
+    return "a service port never exchanges frames with an uplink: the segment's DHCP server "
+           "must not answer on the LAN";
+  }
+  return std::nullopt;
+}
+
+RoleMatrix RoleMatrix::parse(std::string_view text) {
   RoleMatrix x;
-  if (text.empty()) return std::nullopt;
+  if (text.empty()) throw ConfigError("policy: no role pairs (use pairs like vm-vm+vm-host)");
   while (!text.empty()) {
     const size_t cut = text.find_first_of("+:,");
     const std::string_view pair = text.substr(0, cut);
     text = cut == std::string_view::npos ? std::string_view{} : text.substr(cut + 1);
     const size_t dash = pair.find('-');
-    if (dash == std::string_view::npos) return std::nullopt;
-    const auto a = parse_role(pair.substr(0, dash));
-    const auto b = parse_role(pair.substr(dash + 1));
-    if (!a || !b) return std::nullopt;
-    x.allow(*a, *b);
+    if (dash == std::string_view::npos) {
+      throw ConfigError("policy: '" + std::string(pair) +
+                        "' is not a pair of roles (use pairs like vm-vm+vm-host)");
+    }
+    Role ends[2];
+    const std::string_view names[2] = {pair.substr(0, dash), pair.substr(dash + 1)};
+    for (int i = 0; i < 2; ++i) {
+      auto r = parse_role(names[i]);
+      if (!r) {
+        throw ConfigError("policy: unknown role '" + std::string(names[i]) + "' in '" +
+                          std::string(pair) + "' (roles: " + role_names() + ")");
+      }
+      ends[i] = *r;
+    }
+    if (auto why = forbidden(ends[0], ends[1])) {
+      throw ConfigError("policy: " + std::string(pair) + " is refused: " + *why);
+    }
+    x.allow(ends[0], ends[1]);
   }
   return x;
 }
 
 std::string RoleMatrix::str() const {
   std::string s;
-  const Role roles[] = {Role::vm, Role::host, Role::uplink, Role::nat};
   for (size_t i = 0; i < kRoleCount; ++i) {
     for (size_t j = i; j < kRoleCount; ++j) {
-      if (!allows(roles[i], roles[j])) continue;
+      if (!allows(kRoles[i], kRoles[j])) continue;
       if (!s.empty()) s += '+';
-      s += std::string(to_string(roles[i])) + '-' + std::string(to_string(roles[j]));
+      s += std::string(to_string(kRoles[i])) + '-' + std::string(to_string(kRoles[j]));
     }
   }
   return s.empty() ? "none" : s;
 }
 
-std::optional<Policy> Policy::parse(std::string_view text) {
+Policy Policy::parse(std::string_view text) {
   for (PolicyMode m :
        {PolicyMode::bridged, PolicyMode::host_only, PolicyMode::internal, PolicyMode::nat}) {
     if (text == to_string(m)) return Policy{m, RoleMatrix::preset(m)};
   }
-  auto matrix = RoleMatrix::parse(text);
-  if (!matrix) return std::nullopt;
-  return Policy{PolicyMode::matrix, *matrix};
+  if (text.find('-') == std::string_view::npos) {
+    throw ConfigError("policy '" + std::string(text) +
+                      "': use bridged, host-only, internal, nat or role pairs like vm-vm+vm-nat");
+  }
+  return Policy{PolicyMode::matrix, RoleMatrix::parse(text)};
 }
 
 std::string Policy::str() const {

@@ -12,15 +12,24 @@ std::string_view to_string(Role r) {
       return "uplink";
     case Role::nat:
       return "nat";
+    case Role::service:
+      return "service";
   }
   return "?";
 }
 
 std::optional<Role> parse_role(std::string_view text) {
-  for (Role r : {Role::vm, Role::host, Role::uplink, Role::nat}) {
+  for (Role r : kRoles) {
     if (text == to_string(r)) return r;
   }
   return std::nullopt;
+}
+
+std::string role_names() {
+  std::string names;
+  for (Role r : kRoles)
+    names += (names.empty() ? "" : ", ") + std::string(to_string(r));
+  return names;
 }
 
 std::string_view to_string(DropReason r) {

@@ -71,6 +71,9 @@ void Segment::check(const PortSettings& s) const {
 
 uint16_t Segment::attach(std::unique_ptr<Port> port) {
   check(port->settings());
+  if (auto err = port->refuses(port->settings())) {
+    throw ConfigError("port " + port->name() + ": " + *err);
+  }
   if (find(port->name())) throw ConfigError("port " + port->name() + " already exists");
   uint16_t id = 0;
   while (id < slots_.size() && slots_[id])
@@ -125,6 +128,7 @@ void Segment::reconfigure(uint16_t id, const PortSettings& settings) {
   Port* p = port(id);
   if (!p) throw ConfigError("no such port");
   check(settings);
+  if (auto err = p->refuses(settings)) throw ConfigError("port " + p->name() + ": " + *err);
   if (settings.name != p->name() && find(settings.name)) {
     throw ConfigError("port " + settings.name + " already exists");
   }

@@ -2,7 +2,9 @@
 
 #include <rte_version.h>
 
+#include "common/ip_address.hpp"
 #include "daemon.hpp"
+#include "dhcp/dhcp_port.hpp"
 #include "nat/nat_port.hpp"
 #include "vswitch/error.hpp"
 #include "vswitch/log.hpp"
@@ -101,6 +103,7 @@ std::string Commands::usage() {
          "  fdb add SEGMENT MAC PORT [VLAN]       a static entry\n"
          "  fdb del SEGMENT MAC [VLAN]\n"
          "  nat hostfwd add|del PORT RULE         RULE as QEMU's: tcp::2222-:22\n"
+         "  dhcp leases [SEGMENT]                 the DHCP servers' leases and reservations\n"
          "  counters reset [PORT]\n"
          "  version | shutdown | help\n";
 }
@@ -369,6 +372,26 @@ Reply Commands::run(const std::vector<std::string>& args) try {
       throw ConfigError("usage: nat hostfwd add|del PORT RULE");
     }
     return Reply{true, port_info(args[3]), {}};
+  }
+  if (cmd == "dhcp" && sub == "leases") {
+    if (args.size() > 3) throw ConfigError("usage: dhcp leases [SEGMENT]");
+    if (args.size() > 2) segment_arg(2);
+    Value rows = Value::array();
+    engine.for_each_port([&](Segment& seg, uint16_t, Port& p) {
+      auto* server = dynamic_cast<plugs::dhcp::DhcpPort*>(&p);
+      if (!server || (args.size() > 2 && seg.name() != args[2])) return;
+      for (const plugs::dhcp::LeaseRow& l : server->leases()) {
+        Value row = Value::object();
+        row.set("segment", seg.name())
+            .set("mac", l.mac.str())
+            .set("ip", plugs::ipv4_string(l.address))
+            .set("hostname", l.hostname)
+            .set("expires_in", l.expires_in ? Value(*l.expires_in) : Value())
+            .set("state", l.state);
+        rows.push(std::move(row));
+      }
+    });
+    return Reply{true, std::move(rows), {}};
   }
   if (cmd == "counters" && sub == "reset") {
     uint64_t n = 0;

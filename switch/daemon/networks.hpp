@@ -4,6 +4,7 @@
 // `-netdev user,hostfwd=tcp::2222-:22` shared by every guest of the segment.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,6 +23,15 @@ struct NetworkPreset {
 };
 
 const NetworkPreset* find_network(std::string_view name);
+
+// The segment keys of its DHCP server, taken out of `keys`: dhcp=START-END, router=, dns=,
+// lease=, dhcp-host=MAC,IP[,NAME] (repeatable), dhcp-netmask=, dhcp-server=, dhcp-leases=. With
+// dhcp= among them, the spec of the dhcp port SEGMENT-dhcp they describe; without it, nullopt,
+// dns= left where it is (a NAT has one too) and the other keys a ConfigError saying that they
+// need dhcp=.
+std::optional<std::string> take_dhcp_keys(const std::string& segment, SpecKeys& keys);
+// Whether a segment key belongs to the DHCP server, for messages.
+bool is_dhcp_key(std::string_view key);
 // "nat, internal", for messages.
 std::string network_names();
 

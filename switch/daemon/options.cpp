@@ -34,11 +34,13 @@ constexpr const char* kExamples = R"(Examples:
   vswitchd --config /etc/vswitchd.conf     (lines like: port = dpdk,dev=net_null0)
   vswitchd -s /tmp/vms --segment default,network=nat,hostfwd=tcp::2222-:22
       user networking for every guest of /tmp/vms, as QEMU's -netdev user gives one guest
+  vswitchd -s /tmp/lab --segment lab,policy=host-only,dhcp=192.168.100.10-192.168.100.20,router=192.168.100.1
+      a DHCP server for the guests of /tmp/lab, as dnsmasq on a host-only tap would be
   vswitchd -s /tmp/sw -M /tmp/sw.mgmt -d -p /tmp/sw.pid
       as vde_switch would: a VDE switch directory, its console, in the background
   qemu-system-x86_64 ... -netdev vde,id=n0,sock=/tmp/sw -device virtio-net-pci,netdev=n0
 
-Port keys, common to every type: name=, segment=, role=vm|host|uplink|nat,
+Port keys, common to every type: name=, segment=, role=vm|host|uplink|nat|service,
   vlan-mode=access|trunk|native-tagged|native-untagged, tag=N, trunks=10:20-30, mtu=N.
   A port with no VLAN keys carries every VLAN (tagged as they come, untagged in VLAN 0).
   dpdk: dev=DEVARGS, dev.KEY=VALUE (one more devarg), rxd=N, txd=N.
@@ -57,6 +59,9 @@ Port keys, common to every type: name=, segment=, role=vm|host|uplink|nat,
     net=10.0.2.0/24, host=, dhcpstart=, dns=, restrict=on|off, ipv6=on|off, ipv6-net=,
     ipv6-host=, ipv6-dns=, hostname=, domainname=, dnssearch=, tftp=, bootfile=,
     hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport (repeatable); role nat.
+  dhcp: a DHCP server for the segment, role service: range=START-END, netmask=, router=,
+    dns=A[:B...], lease=SECONDS (3600), host=MAC,IP[,NAME] (repeatable), server=IP,
+    leases=PATH|none (default /var/lib/vswitchd/SEGMENT.leases, or ~/.local/state/vswitchd/).
   Write a comma inside a value twice (,,), as in QEMU.
 Without --port, --vde or -s, vswitchd serves a VDE switch directory where vde_switch would
 (/tmp/vde.ctl, /var/run/vde.ctl for root).
@@ -64,6 +69,8 @@ Segment keys: mode=switch|hub, policy=bridged|host-only|internal|nat|PAIRS
   (PAIRS like vm-vm+vm-nat), fdb-size=N, ageing=SECONDS, flap-hold=MS, and
   network=nat|internal: the mode's policy and ports in one key; network=nat adds a nat port
   named SEGMENT-nat and passes it the segment's other keys (hostfwd=...).
+  dhcp=START-END adds a dhcp port SEGMENT-dhcp, with router=, dns=, lease=,
+  dhcp-host=MAC,IP[,NAME] (repeatable), dhcp-netmask=, dhcp-server=, dhcp-leases=.
 )";
 
 uint32_t eal_memory_mb(uint32_t mbufs) {

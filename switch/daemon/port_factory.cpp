@@ -6,6 +6,7 @@
 
 #include "common/socket_address.hpp"
 #include "common/unix_socket.hpp"
+#include "dhcp/dhcp_port.hpp"
 #include "dpdk/ethdev_port.hpp"
 #include "nat/nat_port.hpp"
 #include "packet/uplink_port.hpp"
@@ -226,21 +227,41 @@ Built build_dgram(PortSpec& spec, Daemon& d, Segment&) {
   return {open_dgram(spec, d, std::move(o)), nullptr};
 }
 
-// QEMU's -netdev user keys; hostfwd= and dnssearch= may repeat.
-plugs::nat::NatOptions nat_options(PortSpec& spec) {
-  plugs::nat::NatOptions o;
-  for (const char* repeatable : {"hostfwd", "dnssearch"}) {
-    for (const std::string& v : spec.take_all(repeatable))
-      o.set(repeatable, v);
+// Every key of the spec that a plug's options know, into them: the repeatable ones in the order
+// given, then the rest; a key no one knows is the spec's error.
+template <typename Options>
+void take_plug_keys(PortSpec& spec, Options& o, std::initializer_list<const char*> repeatable) {
+  for (const char* key : repeatable) {
+    for (const std::string& v : spec.take_all(key))
+      o.set(key, v);
   }
   std::vector<std::string> keys;
   for (const auto& [k, v] : spec.params) {
-    if (plugs::nat::NatOptions::knows(k)) keys.push_back(k);
+    if (Options::knows(k)) keys.push_back(k);
   }
   for (const std::string& k : keys)
     o.set(k, *spec.take(k));
   spec.expect_consumed();
   o.finish();
+}
+
+// A plug that speaks untagged Ethernet (libslirp, the DHCP server) is an access port, of VLAN 0
+// unless told.
+void untagged_access(PortSpec& spec) {
+  if (spec.was_given("vlan-mode") || spec.was_given("trunks")) {
+    if (spec.settings.vlan.mode != VlanMode::access) {
+      throw ConfigError("port " + spec.text + ": a " + spec.type +
+                        " port takes untagged frames; give it tag=N");
+    }
+  } else {
+    spec.settings.vlan.mode = VlanMode::access;
+  }
+}
+
+// QEMU's -netdev user keys; hostfwd= and dnssearch= may repeat.
+plugs::nat::NatOptions nat_options(PortSpec& spec) {
+  plugs::nat::NatOptions o;
+  take_plug_keys(spec, o, {"hostfwd", "dnssearch"});
   return o;
 }
 
@@ -250,17 +271,33 @@ void check_nat(PortSpec spec) {
 
 Built build_nat(PortSpec& spec, Daemon& d, Segment&) {
   plugs::nat::NatOptions o = nat_options(spec);
-  // libslirp speaks untagged Ethernet: the port is an access port, of VLAN 0 unless told.
-  if (spec.was_given("vlan-mode") || spec.was_given("trunks")) {
-    if (spec.settings.vlan.mode != VlanMode::access) {
-      throw ConfigError("port " + spec.text + ": a nat port takes untagged frames; give it tag=N");
-    }
-  } else {
-    spec.settings.vlan.mode = VlanMode::access;
-  }
+  untagged_access(spec);
   o.pool = d.pool();
   if (spec.settings.name.empty()) spec.settings.name = d.unique_name("nat");
   return {plugs::nat::NatPort::open(spec.settings, std::move(o)), nullptr};
+}
+
+// The segment's DHCP server; host= may repeat.
+plugs::dhcp::DhcpOptions dhcp_options(PortSpec& spec) {
+  plugs::dhcp::DhcpOptions o;
+  take_plug_keys(spec, o, {"host"});
+  return o;
+}
+
+void check_dhcp(PortSpec spec) {
+  dhcp_options(spec);
+}
+
+Built build_dhcp(PortSpec& spec, Daemon& d, Segment& seg) {
+  plugs::dhcp::DhcpOptions o = dhcp_options(spec);
+  untagged_access(spec);
+  if (!o.lease_file) {
+    o.lease_file = plugs::dhcp::default_lease_file(seg.name());
+    plugs::dhcp::LeaseFile(*o.lease_file).make_directory();
+  }
+  o.pool = d.pool();
+  if (spec.settings.name.empty()) spec.settings.name = d.unique_name("dhcp");
+  return {plugs::dhcp::DhcpPort::open(spec.settings, std::move(o)), nullptr};
 }
 
 // The host's own interface: ifname=, and address=/address6= as often as wanted.
@@ -303,10 +340,15 @@ struct PortType {
 };
 
 constexpr PortType kPortTypes[] = {
-    {"dpdk", build_dpdk, Role::vm, false},    {"vde", build_vde, Role::vm, true},
-    {"stream", build_stream, Role::vm, true}, {"socket", build_socket, Role::vm, true},
-    {"dgram", build_dgram, Role::vm, true},   {"nat", build_nat, Role::nat, false, check_nat},
-    {"tap", build_tap, Role::host, false},    {"uplink", build_uplink, Role::uplink, false},
+    {"dpdk", build_dpdk, Role::vm, false},
+    {"vde", build_vde, Role::vm, true},
+    {"stream", build_stream, Role::vm, true},
+    {"socket", build_socket, Role::vm, true},
+    {"dgram", build_dgram, Role::vm, true},
+    {"nat", build_nat, Role::nat, false, check_nat},
+    {"tap", build_tap, Role::host, false},
+    {"uplink", build_uplink, Role::uplink, false},
+    {"dhcp", build_dhcp, Role::service, false, check_dhcp},
 };
 
 const PortType* port_type(std::string_view name) {

@@ -6,9 +6,34 @@
 
 namespace vswitch::daemon {
 
+namespace {
+
+// Keys whose value is a list with commas of its own, "dhcp-host=MAC,IP,NAME", written as users
+// write them for dnsmasq and QEMU.
+constexpr std::string_view kListKeys[] = {"host", "dhcp-host"};
+
+bool is_list_key(std::string_view part) {
+  const size_t eq = part.find('=');
+  if (eq == std::string_view::npos) return false;
+  return std::find(std::begin(kListKeys), std::end(kListKeys), part.substr(0, eq)) !=
+         std::end(kListKeys);
+}
+
+}  // namespace
+
 std::vector<std::string> split_spec(std::string_view text) {
   std::vector<std::string> parts;
   std::string cur;
+  // A part with no '=' right after a list key's continues its value.
+  auto close = [&] {
+    const bool bare = !parts.empty() && !cur.empty() && cur.find('=') == std::string::npos;
+    if (bare && parts.size() > 1 && is_list_key(parts.back())) {
+      parts.back() += "," + cur;
+    } else {
+      parts.push_back(std::move(cur));
+    }
+    cur.clear();
+  };
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] != ',') {
       cur += text[i];
@@ -16,11 +41,10 @@ std::vector<std::string> split_spec(std::string_view text) {
       cur += ',';
       ++i;
     } else {
-      parts.push_back(std::move(cur));
-      cur.clear();
+      close();
     }
   }
-  parts.push_back(std::move(cur));
+  close();
   return parts;
 }
 
@@ -83,7 +107,7 @@ bool apply_common(PortSettings& s, VlanKeys& vk, std::string_view key, std::stri
     s.name = value;
   } else if (key == "role") {
     auto r = parse_role(value);
-    if (!r) throw ConfigError("role '" + std::string(value) + "': use vm, host, uplink or nat");
+    if (!r) throw ConfigError("role '" + std::string(value) + "': use " + role_names());
     s.role = *r;
   } else if (key == "vlan-mode") {
     auto m = parse_vlan_mode(value);
@@ -189,12 +213,7 @@ void apply_segment_key(SegmentSettings& s, std::string_view key, std::string_vie
       throw ConfigError("segment mode '" + std::string(value) + "': use switch or hub");
     }
   } else if (key == "policy") {
-    auto p = Policy::parse(value);
-    if (!p) {
-      throw ConfigError("policy '" + std::string(value) +
-                        "': use bridged, host-only, internal, nat or role pairs like vm-vm+vm-nat");
-    }
-    s.policy = *p;
+    s.policy = Policy::parse(value);
   } else if (key == "fdb-size") {
     s.fdb_limit = parse_uint("fdb-size", value, 1, 1u << 24);
   } else if (key == "ageing" || key == "aging") {
@@ -204,8 +223,9 @@ void apply_segment_key(SegmentSettings& s, std::string_view key, std::string_vie
   } else if (key == "max-ports") {
     s.max_ports = static_cast<uint16_t>(parse_uint("max-ports", value, 1, 4096));
   } else {
-    throw ConfigError("segment: unknown key '" + std::string(key) +
-                      "' (use mode, policy, fdb-size, ageing, flap-hold, max-ports, network)");
+    throw ConfigError(
+        "segment: unknown key '" + std::string(key) +
+        "' (use mode, policy, fdb-size, ageing, flap-hold, max-ports, network, dhcp)");
   }
 }
 
@@ -245,11 +265,28 @@ SegmentSpec parse_segment(std::string_view text) {
       others.emplace_back(key, value);
     }
   }
+  std::optional<std::string> dhcp = take_dhcp_keys(s.name, others);
   if (network) {
+    if (dhcp && network->name == "nat") {
+      throw ConfigError("segment " + s.name +
+                        ": network=nat has a DHCP server of its own (libslirp's); dhcp= is for "
+                        "segments without one");
+    }
     if (!policy_given) apply_segment_key(s, "policy", network->policy);
     spec.ports = network->ports(s.name, others);
   } else if (!others.empty()) {
+    if (is_dhcp_key(others.front().first)) {
+      throw ConfigError("segment " + s.name + ": " + others.front().first +
+                        "= goes with dhcp=START-END (or network=nat)");
+    }
     apply_segment_key(s, others.front().first, others.front().second);  // says it is unknown
+  }
+  if (dhcp) {
+    if (!s.policy.matrix.allows(Role::vm, Role::service)) {
+      throw ConfigError("segment " + s.name + ": policy " + s.policy.str() +
+                        " keeps the guests from its DHCP server; add vm-service to it");
+    }
+    spec.ports.push_back(std::move(*dhcp));
   }
   return spec;
 }

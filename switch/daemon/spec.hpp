@@ -4,7 +4,8 @@
 //   --port TYPE[,key=value]...        e.g.  dpdk,name=p0,dev=net_tap0,dev.iface=vs0,tag=10
 //   --segment NAME[,key=value]...     e.g.  lab,mode=hub,policy=internal
 //
-// A literal comma inside a value is written twice (",,"), as in QEMU.
+// A literal comma inside a value is written twice (",,"), as in QEMU. The values of list keys
+// (host=, dhcp-host=) may also keep their single commas: dhcp-host=MAC,IP,NAME.
 #pragma once
 
 #include <algorithm>
@@ -19,7 +20,7 @@
 
 namespace vswitch::daemon {
 
-// "a,b=c,,d" -> {"a", "b=c,d"}
+// "a,b=c,,d" -> {"a", "b=c,d"}; "a,host=m,i,n,b=c" -> {"a", "host=m,i,n", "b=c"}
 std::vector<std::string> split_spec(std::string_view text);
 // A value back into spec syntax: "a,b" -> "a,,b".
 std::string spec_value(std::string_view value);

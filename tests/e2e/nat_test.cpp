@@ -15,107 +15,17 @@
 namespace vswitch::test {
 namespace {
 
-constexpr uint8_t kDiscover = 1, kOffer = 2, kRequest = 3, kAck = 5;
-
-void put16(Bytes& b, size_t at, uint16_t v) {
-  b[at] = static_cast<uint8_t>(v >> 8);
-  b[at + 1] = static_cast<uint8_t>(v);
-}
-
-uint16_t ip_checksum(const uint8_t* p, size_t n) {
-  uint32_t sum = 0;
-  for (size_t i = 0; i + 1 < n; i += 2)
-    sum += uint32_t{p[i]} << 8 | p[i + 1];
-  while (sum >> 16)
-    sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
-}
-
-uint32_t ipv4(const char* text) {
-  in_addr a{};
-  inet_pton(AF_INET, text, &a);
-  return ntohl(a.s_addr);
-}
-
 // A DHCP message from a client that has no address yet, broadcast as RFC 2131 says.
 Bytes dhcp(MacAddr client, uint8_t type, uint32_t xid, uint32_t requested = 0, uint32_t server = 0,
            const std::string& hostname = "") {
-  Bytes bootp(240, 0);
-  bootp[0] = 1;  // BOOTREQUEST
-  bootp[1] = 1;
-  bootp[2] = 6;
-  for (int i = 0; i < 4; ++i)
-    bootp[4 + i] = static_cast<uint8_t>(xid >> (24 - 8 * i));
-  bootp[10] = 0x80;  // broadcast reply
-  Bytes f = frame(kBroadcast, client, 0, 0, 0x0800);
-  f.resize(14);
-  std::copy(f.begin() + 6, f.begin() + 12, bootp.begin() + 28);
-  const uint8_t magic[] = {99, 130, 83, 99};
-  std::copy(magic, magic + 4, bootp.begin() + 236);
-  auto option = [&](uint8_t code, const Bytes& v) {
-    bootp.push_back(code);
-    bootp.push_back(static_cast<uint8_t>(v.size()));
-    bootp.insert(bootp.end(), v.begin(), v.end());
-  };
-  auto addr = [](uint32_t a) {
-    return Bytes{static_cast<uint8_t>(a >> 24), static_cast<uint8_t>(a >> 16),
-                 static_cast<uint8_t>(a >> 8), static_cast<uint8_t>(a)};
-  };
-  option(53, {type});
-  if (requested) option(50, addr(requested));
-  if (server) option(54, addr(server));
-  if (!hostname.empty()) option(12, Bytes(hostname.begin(), hostname.end()));
-  bootp.push_back(255);
-
-  Bytes ip(28, 0);
-  ip[0] = 0x45;
-  put16(ip, 2, static_cast<uint16_t>(28 + bootp.size()));
-  ip[8] = 64;
-  ip[9] = 17;
-  for (int i = 16; i < 20; ++i)
-    ip[i] = 0xff;
-  put16(ip, 10, ip_checksum(ip.data(), 20));
-  put16(ip, 20, 68);
-  put16(ip, 22, 67);
-  put16(ip, 24, static_cast<uint16_t>(8 + bootp.size()));
-  f.insert(f.end(), ip.begin(), ip.end());
-  f.insert(f.end(), bootp.begin(), bootp.end());
-  return f;
-}
-
-struct DhcpReply {
-  uint8_t type = 0;
-  uint32_t your_address = 0;
-  uint32_t server = 0;
-};
-
-// A DHCP reply to `client`, if this frame is one.
-std::optional<DhcpReply> dhcp_reply(const Bytes& f, MacAddr client) {
-  if (f.size() < 14 + 20 + 8 + 240 || f[12] != 0x08 || f[13] != 0x00 || f[23] != 17) {
-    return std::nullopt;
-  }
-  const size_t udp = 14 + size_t{f[14] & 0x0fu} * 4;
-  const size_t bootp = udp + 8;
-  if (f.size() < bootp + 240 || f[udp + 1] != 67 || f[bootp] != 2) return std::nullopt;
-  if (MacAddr::from_bytes(&f[bootp + 28]) != client) return std::nullopt;
-  DhcpReply r;
-  r.your_address = uint32_t{f[bootp + 16]} << 24 | uint32_t{f[bootp + 17]} << 16 |
-                   uint32_t{f[bootp + 18]} << 8 | f[bootp + 19];
-  for (size_t i = bootp + 240; i + 1 < f.size() && f[i] != 255;) {
-    if (f[i] == 0) {
-      ++i;
-      continue;
-    }
-    const uint8_t code = f[i], len = f[i + 1];
-    if (i + 2 + len > f.size()) break;
-    if (code == 53 && len == 1) r.type = f[i + 2];
-    if (code == 54 && len == 4) {
-      r.server =
-          uint32_t{f[i + 2]} << 24 | uint32_t{f[i + 3]} << 16 | uint32_t{f[i + 4]} << 8 | f[i + 5];
-    }
-    i += 2 + len;
-  }
-  return r;
+  DhcpFrame d;
+  d.client = client;
+  d.type = type;
+  d.xid = xid;
+  d.requested = requested;
+  d.server = server;
+  d.hostname = hostname;
+  return dhcp_frame(d);
 }
 
 std::optional<DhcpReply> await_reply(VdeClient& c, MacAddr client, uint8_t type) {
@@ -130,11 +40,12 @@ std::optional<DhcpReply> await_reply(VdeClient& c, MacAddr client, uint8_t type)
 
 // A guest's whole DHCP exchange; the address it was given.
 uint32_t lease(VdeClient& c, MacAddr client, const std::string& hostname) {
-  if (!c.send(dhcp(client, kDiscover, 1))) return 0;
-  auto offer = await_reply(c, client, kOffer);
+  if (!c.send(dhcp(client, kDhcpDiscover, 1))) return 0;
+  auto offer = await_reply(c, client, kDhcpOffer);
   if (!offer) return 0;
-  if (!c.send(dhcp(client, kRequest, 2, offer->your_address, offer->server, hostname))) return 0;
-  auto ack = await_reply(c, client, kAck);
+  if (!c.send(dhcp(client, kDhcpRequest, 2, offer->your_address, offer->server, hostname)))
+    return 0;
+  auto ack = await_reply(c, client, kDhcpAck);
   return ack ? ack->your_address : 0;
 }
 
@@ -235,7 +146,7 @@ TEST_F(Nat, GarbageFromAGuestCostsItNothingAndTheOthersAreServed) {
   start();
   VdeClient bad(sw()), good(sw());
   ASSERT_TRUE(bad.ok() && good.ok());
-  Bytes junk = dhcp(mac(9), kDiscover, 7);
+  Bytes junk = dhcp(mac(9), kDhcpDiscover, 7);
   for (int i = 0; i < 200; ++i) {
     Bytes f = junk;
     f.resize(14 + static_cast<size_t>(i) * 3 % (junk.size() - 14));

@@ -53,7 +53,8 @@ bool inside(const FuzzDaemon& d, const std::optional<std::string>& path) {
   return path->find("..") == std::string::npos;
 }
 
-// Port types whose transport stays inside the temporary directory (or is DPDK's null device),
+// Port types whose transport stays inside the temporary directory (or is DPDK's null device, or
+// is a DHCP server whose lease file is there or nowhere),
 // with what must hold of their keys. TCP and UDP sockets, and DPDK devices that create
 // interfaces or write files, are left out.
 bool allowed_port(const FuzzDaemon& d, daemon::PortSpec& spec) {
@@ -67,6 +68,10 @@ bool allowed_port(const FuzzDaemon& d, daemon::PortSpec& spec) {
   if (spec.type == "vde") return inside(d, spec.take("path"));
   if (spec.type == "stream") return unix_inside("addr");
   if (spec.type == "dgram") return unix_inside("local") && unix_inside("remote");
+  if (spec.type == "dhcp") {
+    const auto leases = spec.take("leases");
+    return leases == "none" || inside(d, leases);
+  }
   return false;
 }
 

@@ -336,7 +336,7 @@ TEST_F(SegmentTest, FullTransmitIsCountedOnTheEgressPort) {
 
 TEST_F(SegmentTest, InternalPolicyKeepsTheHostOutForUnicastAndFlood) {
   SegmentSettings s;
-  s.policy = *Policy::parse("internal");
+  s.policy = Policy::parse("internal");
   make(s);
   auto& vm1 = add("vm1");
   auto& vm2 = add("vm2");
@@ -355,11 +355,63 @@ TEST_F(SegmentTest, InternalPolicyKeepsTheHostOutForUnicastAndFlood) {
 
 TEST_F(SegmentTest, HostOnlySegmentRefusesAnUplink) {
   SegmentSettings s;
-  s.policy = *Policy::parse("host-only");
+  s.policy = Policy::parse("host-only");
   make(s);
   add("vm");
   EXPECT_THROW(add("up", {}, Role::uplink), ConfigError);
   EXPECT_NO_THROW(add("host", {}, Role::host));
+}
+
+// A bridged segment's service (its DHCP server) hears the guests and answers them, and
+// neither hears the LAN nor reaches it, broadcasts and learned unicast alike.
+TEST_F(SegmentTest, AServiceTalksToGuestsAndNeverToAnUplink) {
+  auto& vm = add("vm");
+  auto& up = add("up", {}, Role::uplink);
+  auto& host = add("host", {}, Role::host);
+  auto& svc = add("svc", {}, Role::service);
+  send(vm, frame(kBroadcast, mac(1)));
+  EXPECT_EQ(svc.sent.size(), 1u);
+  EXPECT_EQ(up.sent.size(), 1u);
+  send(up, frame(kBroadcast, mac(2)));
+  EXPECT_EQ(svc.sent.size(), 1u) << "the service heard the LAN";
+  clear_sent();
+  send(svc, frame(kBroadcast, mac(3)));
+  EXPECT_EQ(vm.sent.size(), 1u);
+  EXPECT_THAT(up.sent, IsEmpty());
+  EXPECT_THAT(host.sent, IsEmpty());
+  send(svc, frame(mac(2), mac(3)));  // the uplink's MAC is learned, and still out of reach
+  EXPECT_THAT(up.sent, IsEmpty());
+  EXPECT_EQ(svc.counters().dropped(DropReason::policy), 1u);
+}
+
+// A port whose plug serves only one role keeps it: `port set` cannot turn it into another.
+TEST_F(SegmentTest, APlugsRefusalStopsAChangeOfSettings) {
+  class ServiceOnly final : public Port {
+   public:
+    using Port::Port;
+    uint16_t receive(rte_mbuf**, uint16_t) override { return 0; }
+    uint16_t transmit(rte_mbuf** burst, uint16_t n) override {
+      rte_pktmbuf_free_bulk(burst, n);
+      return n;
+    }
+    std::string_view kind() const override { return "service-only"; }
+    std::optional<std::string> refuses(const PortSettings& s) const override {
+      if (s.role != Role::service) return std::string("only a service");
+      return std::nullopt;
+    }
+  };
+  PortSettings s;
+  s.name = "svc";
+  s.role = Role::vm;
+  EXPECT_THROW(seg_->attach(std::make_unique<ServiceOnly>(s)), ConfigError);
+  s.role = Role::service;
+  const uint16_t id = seg_->attach(std::make_unique<ServiceOnly>(s));
+  s.role = Role::uplink;
+  EXPECT_THROW(seg_->reconfigure(id, s), ConfigError);
+  EXPECT_EQ(seg_->port(id)->settings().role, Role::service);
+  s.role = Role::service;
+  s.mtu = 1400;
+  EXPECT_NO_THROW(seg_->reconfigure(id, s));
 }
 
 TEST_F(SegmentTest, DetachingAPortFlushesWhatWasLearnedOnIt) {

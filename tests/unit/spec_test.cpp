@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "../support/process.hpp"
+#include "networks.hpp"
 #include "options.hpp"
 #include "spec.hpp"
 
@@ -13,6 +14,20 @@ namespace {
 TEST(Spec, SplitsOnCommasAndKeepsDoubledOnes) {
   EXPECT_EQ(split_spec("a,b=c,,d,e"), (std::vector<std::string>{"a", "b=c,d", "e"}));
   EXPECT_EQ(split_spec("dpdk"), (std::vector<std::string>{"dpdk"}));
+}
+
+// dhcp-host=MAC,IP,NAME as a dnsmasq user writes it: the bare parts after a list key continue
+// its value; QEMU's doubled commas mean the same; elsewhere a bare part is still refused.
+TEST(Spec, ListKeysKeepTheirSingleCommas) {
+  EXPECT_EQ(split_spec("lab,dhcp-host=52:54:00:12:34:56,192.168.100.20,web,lease=60"),
+            (std::vector<std::string>{"lab", "dhcp-host=52:54:00:12:34:56,192.168.100.20,web",
+                                      "lease=60"}));
+  EXPECT_EQ(split_spec("dhcp,host=m,,i,,n,host=m2,i2"),
+            (std::vector<std::string>{"dhcp", "host=m,i,n", "host=m2,i2"}));
+  EXPECT_EQ(split_spec("host,x,y"), (std::vector<std::string>{"host", "x", "y"}));
+  EXPECT_THROW(parse_port_spec("dpdk,dev=net_null0,extra"), ConfigError);
+  auto p = parse_port_spec("dhcp,range=10.0.0.10-10.0.0.20,host=02:00:00:00:00:01,10.0.0.5,db");
+  EXPECT_EQ(p.take_all("host"), (std::vector<std::string>{"02:00:00:00:00:01,10.0.0.5,db"}));
 }
 
 TEST(Spec, ParsesCommonKeysAndLeavesThePlugsOwn) {
@@ -78,6 +93,55 @@ TEST(Spec, NetworkPresetsBringTheirPolicyAndPorts) {
   EXPECT_THROW(parse_segment("lab,network=internal,hostfwd=tcp::1-:1"), ConfigError);
   EXPECT_THROW(parse_segment("lab,network=nat,colour=blue"), ConfigError);
   EXPECT_THROW(parse_segment("lab,network=carrier-pigeon"), ConfigError);
+}
+
+TEST(Spec, DhcpKeysOfASegmentBecomeItsDhcpPort) {
+  auto lab = parse_segment(
+      "lab,policy=host-only,dhcp=192.168.100.10-192.168.100.20,router=192.168.100.1,"
+      "dns=192.168.100.1:9.9.9.9,lease=600,dhcp-host=52:54:00:12:34:56,192.168.100.20,web,"
+      "dhcp-host=52:54:00:12:34:57,192.168.100.21,dhcp-netmask=255.255.255.0,"
+      "dhcp-server=192.168.100.2,dhcp-leases=none");
+  EXPECT_EQ(lab.settings.policy.str(), "host-only");
+  EXPECT_EQ(lab.ports,
+            (std::vector<std::string>{
+                "dhcp,name=lab-dhcp,segment=lab,range=192.168.100.10-192.168.100.20,"
+                "router=192.168.100.1,dns=192.168.100.1:9.9.9.9,lease=600,"
+                "host=52:54:00:12:34:56,,192.168.100.20,,web,host=52:54:00:12:34:57,,"
+                "192.168.100.21,netmask=255.255.255.0,server=192.168.100.2,leases=none"}));
+  // The port spec reads back as the segment said it.
+  auto port = parse_port_spec(lab.ports[0]);
+  EXPECT_EQ(port.take_all("host").size(), 2u);
+  EXPECT_EQ(port.take("dns"), "192.168.100.1:9.9.9.9");
+
+  SpecKeys keys = {{"dhcp", "10.0.0.10-10.0.0.20"}, {"mode", "hub"}, {"dns", "10.0.0.1"}};
+  EXPECT_EQ(take_dhcp_keys("s", keys),
+            "dhcp,name=s-dhcp,segment=s,range=10.0.0.10-10.0.0.20,dns=10.0.0.1");
+  EXPECT_EQ(keys, (SpecKeys{{"mode", "hub"}}));
+  SpecKeys nat_keys = {{"dns", "10.0.2.3"}};
+  EXPECT_EQ(take_dhcp_keys("s", nat_keys), std::nullopt);
+  EXPECT_EQ(nat_keys.size(), 1u) << "dns= without dhcp= is left for a NAT";
+}
+
+TEST(Spec, DhcpKeysRefusedWithReasons) {
+  auto message = [](const char* text) {
+    try {
+      parse_segment(text);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message("lab,router=10.0.0.1").find("give it dhcp=START-END too"), std::string::npos);
+  EXPECT_NE(message("lab,dhcp-host=02:00:00:00:00:01,10.0.0.5").find("dhcp="), std::string::npos);
+  EXPECT_NE(message("lab,dns=10.0.0.1").find("goes with dhcp="), std::string::npos);
+  EXPECT_NE(message("lab,network=nat,dhcp=10.0.2.20-10.0.2.30").find("of its own"),
+            std::string::npos);
+  EXPECT_NE(message("lab,policy=vm-vm,dhcp=10.0.0.10-10.0.0.20").find("add vm-service"),
+            std::string::npos);
+  EXPECT_NE(message("lab,dhcp=10.0.0.10-10.0.0.20,dhcp=10.0.0.30-10.0.0.40").find("twice"),
+            std::string::npos);
+  // The segment's keys reach the dhcp port's own checks before anything starts.
+  EXPECT_EQ(message("lab,network=internal,dhcp=10.0.0.10-10.0.0.20"), "accepted");
 }
 
 Options parse(std::vector<std::string> args) {
@@ -154,6 +218,12 @@ TEST(Options, AnUnknownPortTypeIsRefusedBeforeStartUp) {
   auto o = parse({"--port", "frobnicator,x=1"});
   EXPECT_EQ(o.exit_status, 2);
   EXPECT_NE(o.message.find("unknown type 'frobnicator'"), std::string::npos) << o.message;
+}
+
+TEST(Options, ABadDhcpKeyIsRefusedBeforeStartUp) {
+  auto o = parse({"--segment", "lab,dhcp=10.0.0.20-10.0.0.10"});
+  EXPECT_EQ(o.exit_status, 2);
+  EXPECT_NE(o.message.find("the start is after the end"), std::string::npos) << o.message;
 }
 
 TEST(Options, ReadsTheSameKeysFromAConfigFile) {
