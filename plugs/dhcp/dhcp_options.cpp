@@ -31,6 +31,21 @@ uint32_t parse_netmask(std::string_view text) {
   return mask;
 }
 
+// "A:B:C", at most `max` of them.
+std::vector<uint32_t> parse_address_list(std::string_view key, std::string_view v, size_t max) {
+  std::vector<uint32_t> out;
+  while (!v.empty()) {
+    const size_t colon = v.find(':');
+    out.push_back(parse_address(key, v.substr(0, colon)));
+    v = colon == std::string_view::npos ? std::string_view{} : v.substr(colon + 1);
+  }
+  if (out.empty() || out.size() > max) {
+    throw ConfigError(std::string(key) + ": give 1 to " + std::to_string(max) +
+                      " addresses, separated by ':'");
+  }
+  return out;
+}
+
 using Setter = void (*)(DhcpOptions&, std::string_view key, std::string_view value);
 
 struct Key {
@@ -53,18 +68,11 @@ const Key kKeys[] = {
      [](DhcpOptions& o, std::string_view, std::string_view v) { o.netmask = parse_netmask(v); }},
     {"router", [](DhcpOptions& o, std::string_view k,
                   std::string_view v) { o.router = parse_address(k, v); }},
-    {"dns",
+    {"dns", [](DhcpOptions& o, std::string_view k,
+               std::string_view v) { o.dns = parse_address_list(k, v, DhcpOptions::kMaxDns); }},
+    {"taken",
      [](DhcpOptions& o, std::string_view k, std::string_view v) {
-       o.dns.clear();
-       while (!v.empty()) {
-         const size_t colon = v.find(':');
-         o.dns.push_back(parse_address(k, v.substr(0, colon)));
-         v = colon == std::string_view::npos ? std::string_view{} : v.substr(colon + 1);
-       }
-       if (o.dns.empty() || o.dns.size() > DhcpOptions::kMaxDns) {
-         throw ConfigError("dns: give 1 to " + std::to_string(DhcpOptions::kMaxDns) +
-                           " addresses, separated by ':'");
-       }
+       o.taken = parse_address_list(k, v, DhcpOptions::kMaxTaken);
      }},
     {"lease", [](DhcpOptions& o, std::string_view k,
                  std::string_view v) { o.lease_s = parse_number(k, v, kMinLease, kMaxLease); }},
@@ -162,11 +170,17 @@ void DhcpOptions::finish() {
   for (uint32_t d : dns) {
     if (in_range(d)) throw ConfigError("dns=" + ipv4_string(d) + " is in " + range_text);
   }
+  for (uint32_t t : taken) {
+    if (in_range(t)) throw ConfigError("taken=" + ipv4_string(t) + " is in " + range_text);
+  }
   for (size_t i = 0; i < hosts.size(); ++i) {
     const Reservation& r = hosts[i];
     const std::string what = "host=" + r.mac.str() + "," + ipv4_string(r.address);
     check_host(what + ": the address", r.address);
     if (r.address == router) throw ConfigError(what + ": that is the router's address");
+    if (std::find(taken.begin(), taken.end(), r.address) != taken.end()) {
+      throw ConfigError(what + ": that address is taken=");
+    }
     for (size_t j = 0; j < i; ++j) {
       if (hosts[j].mac == r.mac) throw ConfigError(what + ": that MAC has a reservation already");
       if (hosts[j].address == r.address) {
@@ -174,13 +188,14 @@ void DhcpOptions::finish() {
       }
     }
   }
-  auto taken = [&](uint32_t a) {
+  auto in_use = [&](uint32_t a) {
     return in_range(a) || a == router || reservation_at(a) != nullptr ||
-           std::find(dns.begin(), dns.end(), a) != dns.end();
+           std::find(dns.begin(), dns.end(), a) != dns.end() ||
+           std::find(taken.begin(), taken.end(), a) != taken.end();
   };
   if (server == 0) {
     for (uint32_t a = broadcast() - 1; a > network(); --a) {
-      if (!taken(a)) {
+      if (!in_use(a)) {
         server = a;
         break;
       }
@@ -192,8 +207,9 @@ void DhcpOptions::finish() {
   } else {
     const std::string what = "server=" + ipv4_string(server);
     check_host(what, server);
-    if (taken(server)) {
-      throw ConfigError(what + " is taken (the range, the router, a DNS server or a reservation)");
+    if (in_use(server)) {
+      throw ConfigError(what +
+                        " is taken (the range, the router, a DNS server, a reservation or taken=)");
     }
   }
 }

@@ -4,6 +4,8 @@
 //   range=192.168.100.10-192.168.100.20 netmask=255.255.255.0 router=192.168.100.1
 //   dns=192.168.100.1:9.9.9.9 lease=3600 host=52:54:00:12:34:56,192.168.100.20,web
 //   server=192.168.100.254 leases=/var/lib/vswitchd/lab.leases|none
+// and taken=192.168.100.1:192.168.100.2, addresses others on the segment hold (the host's own):
+// never handed out, never the server's.
 #pragma once
 
 #include <cstdint>
@@ -31,11 +33,13 @@ struct Reservation {
 struct DhcpOptions {
   static constexpr uint32_t kMaxRange = 65536;
   static constexpr size_t kMaxDns = 4;
+  static constexpr size_t kMaxTaken = 16;
 
   uint32_t first = 0, last = 0;  // the range handed out, both included
   uint32_t netmask = 0;          // default: /24 around the range's start
   uint32_t router = 0;           // 0: none told
   std::vector<uint32_t> dns;
+  std::vector<uint32_t> taken;  // by others on the segment
   uint32_t lease_s = 3600;
   std::vector<Reservation> hosts;
   uint32_t server = 0;  // default: the highest free address of the subnet

@@ -17,6 +17,9 @@ using SpecKeys = std::vector<std::pair<std::string, std::string>>;
 struct NetworkPreset {
   std::string_view name;
   std::string_view policy;  // unless the segment names its own
+  // Before the segment's DHCP keys are read: the ones the mode implies (host-only's range from
+  // the host's subnet); may be null.
+  void (*complete)(const std::string& segment, SpecKeys& keys);
   // The port specs the mode adds to `segment`, given the keys the segment itself did not know;
   // throws ConfigError for a key the mode does not take either.
   std::vector<std::string> (*ports)(const std::string& segment, const SpecKeys& keys);
@@ -25,14 +28,15 @@ struct NetworkPreset {
 const NetworkPreset* find_network(std::string_view name);
 
 // The segment keys of its DHCP server, taken out of `keys`: dhcp=START-END, router=, dns=,
-// lease=, dhcp-host=MAC,IP[,NAME] (repeatable), dhcp-netmask=, dhcp-server=, dhcp-leases=. With
+// lease=, dhcp-host=MAC,IP[,NAME] (repeatable), dhcp-netmask=, dhcp-server=, dhcp-leases=,
+// dhcp-taken=. With
 // dhcp= among them, the spec of the dhcp port SEGMENT-dhcp they describe; without it, nullopt,
 // dns= left where it is (a NAT has one too) and the other keys a ConfigError saying that they
 // need dhcp=.
 std::optional<std::string> take_dhcp_keys(const std::string& segment, SpecKeys& keys);
 // Whether a segment key belongs to the DHCP server, for messages.
 bool is_dhcp_key(std::string_view key);
-// "nat, internal", for messages.
+// "nat, bridged, host-only, internal", for messages.
 std::string network_names();
 
 }  // namespace vswitch::daemon

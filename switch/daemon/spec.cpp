@@ -265,6 +265,7 @@ SegmentSpec parse_segment(std::string_view text) {
       others.emplace_back(key, value);
     }
   }
+  if (network && network->complete) network->complete(s.name, others);
   std::optional<std::string> dhcp = take_dhcp_keys(s.name, others);
   if (network) {
     if (dhcp && network->name == "nat") {

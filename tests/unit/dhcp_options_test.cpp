@@ -53,6 +53,26 @@ TEST(DhcpOptions, TheServerTakesTheHighestAddressNoOneElseHas) {
   EXPECT_EQ(given.lease_file, "");
 }
 
+// Addresses that others on the segment hold (the host's tap) are neither handed out nor the
+// server's own.
+TEST(DhcpOptions, TakenAddressesAreLeftToTheirHolders) {
+  const DhcpOptions o =
+      finished({{"range", "10.1.2.10-10.1.2.20"}, {"taken", "10.1.2.254:10.1.2.253"}});
+  EXPECT_EQ(ipv4_string(o.server), "10.1.2.252");
+  EXPECT_NE(
+      refusal({{"range", "10.1.2.10-10.1.2.20"}, {"taken", "10.1.2.15"}}).find("is in range="),
+      std::string::npos);
+  EXPECT_NE(refusal({{"range", "10.1.2.10-10.1.2.20"},
+                     {"taken", "10.1.2.5"},
+                     {"host", "52:54:00:00:00:01,10.1.2.5"}})
+                .find("taken="),
+            std::string::npos);
+  EXPECT_NE(
+      refusal({{"range", "10.1.2.10-10.1.2.20"}, {"taken", "10.1.2.5"}, {"server", "10.1.2.5"}})
+          .find("is taken"),
+      std::string::npos);
+}
+
 TEST(DhcpOptions, ReservationsWithAndWithoutNames) {
   const DhcpOptions o = finished({{"range", "192.168.100.10-192.168.100.20"},
                                   {"host", "52:54:00:12:34:56,192.168.100.20,web"},

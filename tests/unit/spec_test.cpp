@@ -95,6 +95,68 @@ TEST(Spec, NetworkPresetsBringTheirPolicyAndPorts) {
   EXPECT_THROW(parse_segment("lab,network=carrier-pigeon"), ConfigError);
 }
 
+std::string refusal_of(const char* segment) {
+  try {
+    parse_segment(segment);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+// Host-only in one line: the host's tap with its address, and a DHCP server handing out the
+// half of that subnet the host is not in, never the host's own address.
+TEST(Spec, HostOnlyMakesTheHostsTapAndServesItsSubnet) {
+  auto lab = parse_segment("lab,network=host-only,address=192.168.100.1/24");
+  EXPECT_EQ(lab.settings.policy.str(), "host-only");
+  EXPECT_EQ(lab.ports, (std::vector<std::string>{
+                           "tap,name=lab-host,segment=lab,ifname=vsw-lab,address=192.168.100.1/24",
+                           "dhcp,name=lab-dhcp,segment=lab,range=192.168.100.128-192.168.100.253,"
+                           "netmask=24,taken=192.168.100.1"}));
+  auto high = parse_segment(
+      "lab,network=host-only,address=10.0.0.250/28,ifname=vs0,address6=fd00::1/64,lease=60");
+  EXPECT_EQ(high.ports, (std::vector<std::string>{
+                            "tap,name=lab-host,segment=lab,ifname=vs0,address=10.0.0.250/28,"
+                            "address6=fd00::1/64",
+                            "dhcp,name=lab-dhcp,segment=lab,lease=60,range=10.0.0.241-10.0.0.247,"
+                            "netmask=28,taken=10.0.0.250"}));
+  auto own = parse_segment(
+      "lab,network=host-only,address=192.168.100.1/24,dhcp=192.168.100.10-192.168.100.20,"
+      "router=192.168.100.1,dhcp-taken=192.168.100.2");
+  EXPECT_EQ(own.ports.at(1),
+            "dhcp,name=lab-dhcp,segment=lab,range=192.168.100.10-192.168.100.20,"
+            "router=192.168.100.1,netmask=24,taken=192.168.100.2:192.168.100.1");
+  auto none = parse_segment("lab,network=host-only,address=192.168.100.1/24,dhcp=off");
+  EXPECT_EQ(none.ports.size(), 1u) << "dhcp=off: the host runs its own";
+
+  EXPECT_NE(refusal_of("lab,network=host-only").find("address=192.168.100.1/24"),
+            std::string::npos);
+  EXPECT_NE(refusal_of("lab,network=host-only,address=fd00::1/64").find("IPv4"), std::string::npos);
+  EXPECT_NE(refusal_of("lab,network=host-only,address=10.0.0.1/29").find("dhcp=START-END"),
+            std::string::npos);
+  EXPECT_EQ(refusal_of("lab,network=host-only,address=10.0.0.1/30,dhcp=10.0.0.2-10.0.0.2"),
+            "accepted");
+  EXPECT_NE(refusal_of("a-long-segment,network=host-only,address=10.0.0.1/24").find("ifname="),
+            std::string::npos);
+  EXPECT_NE(refusal_of("lab,network=host-only,address=10.0.0.1/24,uplink=eth0").find("uplink"),
+            std::string::npos);
+}
+
+TEST(Spec, BridgedPutsTheHostsNicOnTheSegment) {
+  auto lan = parse_segment("lan,network=bridged,uplink=eth1");
+  EXPECT_EQ(lan.settings.policy.str(), "bridged");
+  EXPECT_EQ(lan.ports,
+            (std::vector<std::string>{"uplink,name=lan-uplink,segment=lan,ifname=eth1"}));
+  auto served = parse_segment(
+      "lan,network=bridged,uplink=eth1,qdisc-bypass=off,dhcp=10.10.0.100-10.10.0.120");
+  EXPECT_EQ(served.ports, (std::vector<std::string>{
+                              "uplink,name=lan-uplink,segment=lan,ifname=eth1,qdisc-bypass=off",
+                              "dhcp,name=lan-dhcp,segment=lan,range=10.10.0.100-10.10.0.120"}));
+  EXPECT_NE(refusal_of("lan,network=bridged").find("uplink=eth1"), std::string::npos);
+  EXPECT_NE(refusal_of("lan,network=bridged,uplink=eth1,address=10.0.0.1/24").find("address"),
+            std::string::npos);
+}
+
 TEST(Spec, DhcpKeysOfASegmentBecomeItsDhcpPort) {
   auto lab = parse_segment(
       "lab,policy=host-only,dhcp=192.168.100.10-192.168.100.20,router=192.168.100.1,"
