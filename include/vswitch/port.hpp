@@ -99,6 +99,10 @@ class Port {
   // but service); asked before every change of settings, so `port set` cannot undo a promise
   // the plug keeps.
   virtual std::optional<std::string> refuses(const PortSettings&) const { return std::nullopt; }
+  // The MAC addresses of an endpoint the plug itself is or made (a NAT, a DHCP server, the
+  // host's tap), which the segment pins to the port in its FDB: no other port's frames can move
+  // them there, so a guest claiming the gateway's address does not take the gateway's traffic.
+  virtual std::vector<MacAddr> own_macs() const { return {}; }
 
   // A plug whose transport is gone for good says so here; the engine then hands the port back
   // to whoever attached it.

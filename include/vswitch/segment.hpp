@@ -81,6 +81,11 @@ class Segment {
   void flush();
   void age(uint64_t now_ms);
 
+  // Empties the FDB, or one port's share of it, but for the addresses pinned to their ports
+  // (Port::own_macs); the number of entries removed.
+  size_t flush_fdb();
+  size_t flush_fdb(uint16_t port);
+
   Fdb& fdb() { return fdb_; }
   const Fdb& fdb() const { return fdb_; }
   const SegmentCounters& counters() const { return counters_; }
@@ -98,6 +103,8 @@ class Segment {
   struct Meta;
 
   void rebuild_flood_sets();
+  // Static FDB entries for the port's own MACs, in its untagged VLAN; the number added.
+  size_t pin_own_macs(uint16_t id);
   void forward(uint16_t in, const Meta& f);
   void flood(uint16_t in, const Meta& f, const std::vector<uint16_t>& members);
   rte_mbuf* in_form(const Meta& f, bool want_tag, bool may_modify);

@@ -39,6 +39,7 @@ class DhcpPort final : public Port {
   std::optional<std::string> refuses(const PortSettings& s) const override;
 
   MacAddr mac() const { return mac_; }
+  std::vector<MacAddr> own_macs() const override { return {mac_}; }
   const DhcpServer& server() const { return server_; }
   std::vector<LeaseRow> leases() const;
 

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -355,6 +356,24 @@ int NatPort::on_get_revents(int idx, void* opaque) {
   return it == p->watched_.end() || it->second.ready_in != p->service_
              ? 0
              : to_slirp(it->second.revents);
+}
+
+std::vector<MacAddr> NatPort::own_macs() const {
+  // 52:55 and the last four bytes of the address, IPv4 or IPv6 (libslirp's special_ethaddr).
+  auto special = [](const uint8_t* last4) {
+    uint8_t bytes[6] = {0x52, 0x55};
+    std::memcpy(bytes + 2, last4, 4);
+    return MacAddr::from_bytes(bytes);
+  };
+  std::vector<MacAddr> macs = {special(reinterpret_cast<const uint8_t*>(&options_.host.s_addr)),
+                               special(reinterpret_cast<const uint8_t*>(&options_.dns.s_addr))};
+  if (options_.ipv6) {
+    for (const in6_addr* a : {&options_.host6, &options_.dns6}) {
+      const MacAddr m = special(a->s6_addr + 12);
+      if (std::find(macs.begin(), macs.end(), m) == macs.end()) macs.push_back(m);
+    }
+  }
+  return macs;
 }
 
 std::vector<std::pair<std::string, std::string>> NatPort::details() const {

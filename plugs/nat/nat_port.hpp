@@ -35,6 +35,8 @@ class NatPort final : public Port {
   int wait_fd() const override { return epoll_.get(); }
   std::string_view kind() const override { return "nat"; }
   std::vector<std::pair<std::string, std::string>> details() const override;
+  // libslirp answers as 52:55 and the IPv4 address it speaks for: the gateway and the DNS.
+  std::vector<MacAddr> own_macs() const override;
 
   // Throws ConfigError when the host port cannot be had, or (remove) there is no such rule.
   void add_forward(const HostForward& f);

@@ -67,6 +67,9 @@ std::unique_ptr<TapPort> TapPort::open(PortSettings settings, TapOptions options
   }
   p->created_ = !existed;
   p->ifindex_ = static_cast<int>(if_nametoindex(name.c_str()));
+  if (ioctl(p->fd_.get(), SIOCGIFHWADDR, &ifr) == 0) {
+    p->mac_ = MacAddr::from_bytes(reinterpret_cast<const uint8_t*>(ifr.ifr_hwaddr.sa_data));
+  }
   p->configure();
   log(LogLevel::info, "tap %s: %s, ifindex %d", name.c_str(), p->created_ ? "created" : "opened",
       p->ifindex_);
@@ -162,6 +165,11 @@ void TapPort::lose_interface() {
       options_.ifname.c_str(), name().c_str());
   created_ = false;  // nothing of ours is left to remove
   mark_closed("interface " + options_.ifname + " deleted");
+}
+
+std::vector<MacAddr> TapPort::own_macs() const {
+  if (!mac_) return {};
+  return {*mac_};
 }
 
 std::vector<std::pair<std::string, std::string>> TapPort::details() const {

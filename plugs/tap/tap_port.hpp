@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,8 @@ class TapPort final : public Port {
   int wait_fd() const override { return fd_.get(); }
   std::string_view kind() const override { return "tap"; }
   std::vector<std::pair<std::string, std::string>> details() const override;
+  // The interface's MAC as it was opened (one the host sets later is learned as any other).
+  std::vector<MacAddr> own_macs() const override;
 
  private:
   TapPort(PortSettings settings, TapOptions options);
@@ -47,6 +50,7 @@ class TapPort final : public Port {
   TapOptions options_;
   Fd fd_;
   int ifindex_ = 0;
+  std::optional<MacAddr> mac_;
   bool created_ = false;  // by us: gone when we close it
   RxStash stash_;
 };

@@ -91,7 +91,31 @@ uint16_t Segment::attach(std::unique_ptr<Port> port) {
   slots_[id] = std::move(slot);
   active_.insert(std::lower_bound(active_.begin(), active_.end(), id), id);
   rebuild_flood_sets();
+  pin_own_macs(id);
   return id;
+}
+
+size_t Segment::pin_own_macs(uint16_t id) {
+  const Slot& s = *slots_[id];
+  if (s.vlan.native == kNoVlan) return 0;  // a trunk without untagged frames
+  size_t pinned = 0;
+  for (MacAddr mac : s.port->own_macs())
+    pinned += fdb_.add_static(Fdb::key(mac.bits(), s.vlan.native), id) ? 1 : 0;
+  return pinned;
+}
+
+size_t Segment::flush_fdb() {
+  const size_t n = fdb_.flush_all();
+  size_t pinned = 0;
+  for (uint16_t id : active_)
+    pinned += pin_own_macs(id);
+  return n > pinned ? n - pinned : 0;
+}
+
+size_t Segment::flush_fdb(uint16_t id) {
+  const size_t n = fdb_.flush_port(id);
+  const size_t pinned = port(id) ? pin_own_macs(id) : 0;
+  return n > pinned ? n - pinned : 0;
 }
 
 std::unique_ptr<Port> Segment::detach(uint16_t id) {
@@ -138,13 +162,13 @@ void Segment::reconfigure(uint16_t id, const PortSettings& settings) {
   s.vlan = PortVlan::from(settings.vlan);
   s.role = settings.role;
   s.mtu = settings.mtu;
-  if (vlan_changed) fdb_.flush_port(id);
+  if (vlan_changed) flush_fdb(id);
   rebuild_flood_sets();
 }
 
 void Segment::set_forwarding(Forwarding f) {
   settings_.forwarding = f;
-  fdb_.flush_all();
+  flush_fdb();
 }
 
 void Segment::set_policy(const Policy& p) {

@@ -323,9 +323,9 @@ Reply Commands::run(const std::vector<std::string>& args) try {
       Segment& seg = segment_arg(2);
       size_t n;
       if (auto port = option(args, 3, "port")) {
-        n = seg.fdb().flush_port(port_in(seg, *port));
+        n = seg.flush_fdb(port_in(seg, *port));
       } else {
-        n = seg.fdb().flush_all();
+        n = seg.flush_fdb();
       }
       Value v = Value::object();
       v.set("flushed", static_cast<uint64_t>(n));

@@ -54,7 +54,7 @@ class SegmentHost final : public PlugHost {
     seg_.reconfigure(*id, settings);
   }
   void forget(Port& port) override {
-    if (auto id = seg_.find(port.name())) seg_.fdb().flush_port(*id);
+    if (auto id = seg_.find(port.name())) seg_.flush_fdb(*id);
   }
   void watch(int fd, uint32_t events, std::function<void(uint32_t)> cb) override {
     d_.engine_.watch(fd, events, std::move(cb));

@@ -215,6 +215,12 @@ TEST_F(Dhcp, TheServerAnswersArpForItsAddress) {
   for (const Bytes& f : a.drain(300))
     EXPECT_FALSE(is_arp_reply(f, {192, 168, 100, 1}, {192, 168, 100, 10}));
   EXPECT_GE(counter("ignored"), 1);
+  // Its MAC is pinned to its port: a guest sending from it takes none of the server's frames.
+  ASSERT_TRUE(a.send(frame(kBroadcast, *MacAddr::parse(server_mac))));
+  const Value fdb = vs_->ctl({"fdb", "show", "lab", "mac=" + server_mac});
+  ASSERT_EQ(fdb.items().size(), 1u);
+  EXPECT_EQ(fdb.items()[0].get("port")->as_string(), "lab-dhcp");
+  EXPECT_EQ(fdb.items()[0].get("type")->as_string(), "static");
 }
 
 // In a bridged segment the guests and the LAN see each other, and the DHCP server still serves

@@ -59,6 +59,13 @@ TEST_F(HostTap, ACreatedTapGetsItsAddressCarriesFramesAndGoesWithTheSwitch) {
   EXPECT_TRUE(host_answers_arp(guest, {192, 168, 100, 1}));
   EXPECT_GE(vs->port_counter(tap, "out_packets"), 1);
   EXPECT_GE(vs->port_counter(tap, "in_packets"), 1);
+  // The interface's MAC is pinned to the port, so no guest can take the host's frames.
+  std::string own = ns_->exec({"/bin/cat", "/sys/class/net/" + tap + "/address"}).out;
+  own.erase(own.find_last_not_of('\n') + 1);
+  const Value pinned = vs->ctl({"fdb", "show", "default", "mac=" + own});
+  ASSERT_EQ(pinned.items().size(), 1u) << own;
+  EXPECT_EQ(pinned.items()[0].get("type")->as_string(), "static");
+  EXPECT_EQ(pinned.items()[0].get("port")->as_string(), tap);
   EXPECT_EQ(vs->stop(), 0);
   EXPECT_NE(ns_->exec({"/usr/sbin/ip", "link", "show", tap}).status, 0) << "the tap outlived us";
 }

@@ -98,6 +98,29 @@ TEST_F(Nat, TheGatewayAnswersArpWithItsOwnAddress) {
   EXPECT_TRUE(answered);
 }
 
+// The NAT's addresses (libslirp's 52:55 and the IPv4 address: the gateway, the DNS) are pinned
+// to its port: a guest sending from them moves nothing, so the gateway's traffic stays its own.
+TEST_F(Nat, AGuestClaimingTheGatewaysMacMovesNothing) {
+  start(",net=192.168.77.0/24");
+  VdeClient spoofer(sw());
+  ASSERT_TRUE(spoofer.ok());
+  for (const char* own : {"52:55:c0:a8:4d:02", "52:55:c0:a8:4d:03"}) {
+    ASSERT_TRUE(spoofer.send(frame(kBroadcast, *MacAddr::parse(own))));
+    ASSERT_TRUE(
+        spoofer.send(arp_request(*MacAddr::parse(own), {192, 168, 77, 2}, {192, 168, 77, 15})));
+  }
+  ASSERT_TRUE(wait_until([&] { return vs_->port_counter("vde:1", "in_packets") >= 4; }, 5s));
+  for (const char* own : {"52:55:c0:a8:4d:02", "52:55:c0:a8:4d:03"}) {
+    const Value fdb = vs_->ctl({"fdb", "show", "default", std::string("mac=") + own});
+    ASSERT_EQ(fdb.items().size(), 1u) << own;
+    EXPECT_EQ(fdb.items()[0].get("port")->as_string(), "default-nat") << own;
+    EXPECT_EQ(fdb.items()[0].get("type")->as_string(), "static") << own;
+  }
+  EXPECT_EQ(vs_->ctl({"fdb", "flush", "default"}).get("flushed")->as_int(), 0);
+  EXPECT_EQ(vs_->ctl({"fdb", "show", "default", "port=default-nat"}).items().size(), 4u)
+      << "pinned again after a flush: the IPv4 and IPv6 gateway and DNS";
+}
+
 // hostfwd: a connection to the host's port becomes one to the guest's, and rules change at run
 // time; a rule whose host port is taken is refused with one line and nothing else changes.
 TEST_F(Nat, HostForwardsReachTheGuestAndChangeAtRunTime) {

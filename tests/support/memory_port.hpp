@@ -45,6 +45,8 @@ class MemoryPort final : public Port {
     queue_.push_back(m);
   }
 
+  std::vector<MacAddr> own_macs() const override { return macs; }
+
   uint16_t receive(rte_mbuf** burst, uint16_t max) override {
     uint16_t n = 0;
     while (n < max && !queue_.empty()) {
@@ -74,6 +76,7 @@ class MemoryPort final : public Port {
   std::string_view kind() const override { return "memory"; }
 
   std::vector<Bytes> sent;
+  std::vector<MacAddr> macs;  // its own_macs(), as a NAT or DHCP port has them
   size_t tx_room = std::numeric_limits<size_t>::max();
 
  private:

@@ -62,13 +62,14 @@ class SegmentTest : public ::testing::Test {
   }
 
   MemoryPort& add(const std::string& name, VlanConfig vlan = {}, Role role = Role::vm,
-                  uint32_t mtu = kDefaultMtu) {
+                  uint32_t mtu = kDefaultMtu, std::vector<MacAddr> own_macs = {}) {
     PortSettings s;
     s.name = name;
     s.vlan = vlan;
     s.role = role;
     s.mtu = mtu;
     auto p = std::make_unique<MemoryPort>(s, pool_);
+    p->macs = std::move(own_macs);
     MemoryPort* raw = p.get();
     ports_[raw] = seg_->attach(std::move(p));
     return *raw;
@@ -434,6 +435,40 @@ TEST_F(SegmentTest, ChangingAPortsVlanFlushesItsEntries) {
   PortSettings s = a.settings();
   s.vlan = access(20);
   seg_->reconfigure(ports_[&a], s);
+  EXPECT_EQ(seg_->fdb().size(), 0u);
+}
+
+// A guest claiming the NAT's address gets neither its FDB entry nor the traffic sent to it, in
+// the port's untagged VLAN, through flushes too.
+TEST_F(SegmentTest, APortsOwnMacsArePinnedToIt) {
+  SegmentSettings settings;
+  settings.policy = Policy::parse("vm-vm+vm-nat");
+  make(settings);
+  const MacAddr gateway = mac(0x5255);
+  auto& nat = add("nat", access(7), Role::nat, kDefaultMtu, {gateway});
+  auto& guest = add("guest", access(7));
+  auto& spoofer = add("spoofer", access(7));
+  const uint64_t key = Fdb::key(gateway.bits(), 7);
+  EXPECT_EQ(seg_->fdb().lookup(key), ports_[&nat]);
+  send(spoofer, frame(kBroadcast, gateway));
+  EXPECT_EQ(seg_->fdb().lookup(key), ports_[&nat]);
+  EXPECT_EQ(seg_->fdb().counters().moved, 0u);
+  clear_sent();
+  send(guest, frame(gateway, mac(1)));
+  EXPECT_EQ(nat.sent.size(), 1u);
+  EXPECT_THAT(spoofer.sent, IsEmpty());
+
+  EXPECT_EQ(seg_->flush_fdb(), 1u) << "the guest's entry; the pin stays";
+  EXPECT_EQ(seg_->fdb().lookup(key), ports_[&nat]);
+  EXPECT_EQ(seg_->flush_fdb(ports_[&nat]), 0u);
+  EXPECT_EQ(seg_->fdb().lookup(key), ports_[&nat]);
+  PortSettings s = nat.settings();
+  s.vlan = access(8);
+  seg_->reconfigure(ports_[&nat], s);
+  EXPECT_EQ(seg_->fdb().lookup(key), kNoPort);
+  EXPECT_EQ(seg_->fdb().lookup(Fdb::key(gateway.bits(), 8)), ports_[&nat]);
+  seg_->detach(ports_[&nat]);
+  ports_.erase(&nat);
   EXPECT_EQ(seg_->fdb().size(), 0u);
 }
 
