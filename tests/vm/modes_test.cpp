@@ -10,13 +10,18 @@
 //   Can the VMs reach the Internet?            y      y         n          n
 //   Can the host connect to the VMs?           n      y         y          n
 //
-// A mode's world and guests are made once for its five cells (one ctest per mode).
+// A mode's world and guests are made once for its five cells (one ctest per mode). Where the
+// segment itself closes a path (nat, host-only, internal), a third port then attacks it and the
+// closed paths must stay closed, the open ones open.
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
 #include <regex>
+#include <thread>
 
 #include "../support/guest.hpp"
+#include "../support/vde_client.hpp"
 #include "modes_world.hpp"
 
 namespace vswitch::test {
@@ -39,6 +44,9 @@ struct Mode {
   // Guests' addresses: reserved by MAC in the segment's DHCP, or (empty) whatever the NAT gives.
   std::array<std::string, 2> reserved;
   std::array<bool, 5> table;
+  // The host's tap on the segment and its address, if the mode has one.
+  const char* host_tap = nullptr;
+  const char* host_ip = nullptr;
 };
 
 const char* kMacs[] = {"52:54:00:0a:00:01", "52:54:00:0a:00:02"};
@@ -64,7 +72,9 @@ const Mode kHostOnly = {"HostOnly",
                          "ifname=vsh0,router=192.168.100.1" +
                              reservations("192.168.100.101", "192.168.100.102")},
                         {"192.168.100.101", "192.168.100.102"},
-                        {0, 0, 1, 0, 1}};
+                        {0, 0, 1, 0, 1},
+                        "vsh0",
+                        "192.168.100.1"};
 const Mode kInternal = {
     "Internal",
     {"--segment",
@@ -72,7 +82,9 @@ const Mode kInternal = {
          reservations("192.168.100.101", "192.168.100.102"),
      "--port", "tap,ifname=vsh0,address=192.168.100.1/24"},
     {"192.168.100.101", "192.168.100.102"},
-    {0, 0, 1, 0, 0}};
+    {0, 0, 1, 0, 0},
+    "vsh0",
+    "192.168.100.1"};
 
 std::string lease_of(const Guest& g) {
   std::smatch m;
@@ -196,6 +208,121 @@ class ModeTest : public ::testing::TestWithParam<const Mode*> {
       EXPECT_EQ(p.through, y) << p.what << (y ? " did not get through" : " got through");
   }
 
+  // A third port of the segment (a VDE client: a guest's NIC can send anything) sends what no
+  // honest NIC would: the host's, the LAN device's and the NAT's MACs as its own, with ARP
+  // claiming their addresses; double-tagged frames; frames from 100 000 source MACs, more than
+  // the FDB holds. Then, while it goes on claiming the others' MACs, the closed paths must still
+  // be closed and the open ones open, and the attacker must have heard nothing the table keeps
+  // from it.
+  void attack_then_expect_the_table() {
+    const Mode& mode = *GetParam();
+    ModeSetup& s = *setup_;
+    VdeClient attacker(s.tmp.file("sw"));
+    ASSERT_TRUE(attacker.ok());
+    const MacAddr self = *MacAddr::parse("02:00:00:0a:66:01");
+    struct Claim {
+      MacAddr mac;
+      Ipv4 ip;
+    };
+    std::vector<Claim> claims = {{mac_of(s.world->dev(), "dv0"), {10, 10, 0, 5}}};
+    std::optional<MacAddr> host_mac;
+    if (mode.host_tap) {
+      host_mac = mac_of(s.world->host(), mode.host_tap);
+      claims.push_back({*host_mac, to_ipv4(mode.host_ip)});
+    }
+    if (mode.reserved[0].empty()) {  // the NAT: libslirp's gateway and DNS
+      claims.push_back({*MacAddr::parse("52:55:0a:00:02:02"), {10, 0, 2, 2}});
+      claims.push_back({*MacAddr::parse("52:55:0a:00:02:03"), {10, 0, 2, 3}});
+    }
+    const int64_t host_rx_before = host_mac ? host_rx_packets(mode) : 0;
+
+    size_t sent = 0;
+    auto send = [&](const Bytes& f) { sent += attacker.send(f) ? 1 : 0; };
+    send(frame(kBroadcast, self, 46, 0, 0x88b5));  // under its own name, to find its port
+    const std::string attacker_port = port_of(self);
+    ASSERT_FALSE(attacker_port.empty());
+    for (const Claim& c : claims) {
+      send(frame(kBroadcast, c.mac, 46, 0, 0x88b5));
+      for (const std::string& ip : s.ips)
+        send(arp_request(c.mac, c.ip, to_ipv4(ip)));
+    }
+    const MacAddr victim = claims.back().mac;  // the host's tap, or the NAT
+    for (auto [outer, inner] : {std::pair{0, 1}, {1, 2}, {100, 200}}) {
+      for (MacAddr dst : {kBroadcast, victim}) {
+        send(tagged(tagged(frame(dst, self, 46, 0, 0x88b5), static_cast<uint16_t>(inner)),
+                    static_cast<uint16_t>(outer)));
+      }
+    }
+    constexpr size_t kSources = 100000;
+    for (size_t i = 0; i < kSources; ++i)
+      send(frame(victim, mac(0x0200aa000000 + i), 46, 0, 0x88b5));
+    ASSERT_EQ(sent, 1 + claims.size() * 3 + 6 + kSources) << "the switch stopped taking frames";
+    ASSERT_TRUE(
+        s.vs->wait_port_counter(attacker_port, "in_packets", static_cast<int64_t>(kSources), 30s))
+        << s.vs->log();
+
+    // And it goes on claiming the others' MACs while the table is asked again.
+    std::atomic<bool> stop{false};
+    std::thread claiming([&] {
+      while (!stop) {
+        for (const Claim& c : claims)
+          attacker.send(frame(kBroadcast, c.mac, 46, 0, 0x88b5));
+        std::this_thread::sleep_for(20ms);
+      }
+    });
+    for (Question q : {vms_see_each_other, host_reaches_vms, vms_reach_internet})
+      expect_cell(q);
+    stop = true;
+    claiming.join();
+    if (host_mac && !mode.table[host_reaches_vms]) {
+      EXPECT_EQ(host_rx_packets(mode), host_rx_before) << "a frame reached the closed host";
+    }
+    for (const Bytes& f : attacker.drain(500)) {
+      const MacAddr dst = MacAddr::from_bytes(f.data()), src = MacAddr::from_bytes(f.data() + 6);
+      if (host_mac) {
+        EXPECT_NE(dst, *host_mac) << "the host's traffic went to the attacker";
+        if (!mode.table[host_reaches_vms]) {
+          EXPECT_NE(src, *host_mac) << "the host was heard";
+        }
+      }
+      if (!mode.table[vms_see_each_other]) {
+        for (const char* guest : kMacs)
+          EXPECT_NE(src.str(), guest) << "a guest was heard where guests do not see each other";
+      }
+    }
+  }
+
+  static MacAddr mac_of(Netns& ns, const std::string& ifname) {
+    std::string text = ns.exec({"/bin/cat", "/sys/class/net/" + ifname + "/address"}).out;
+    text.erase(text.find_last_not_of('\n') + 1);
+    const auto m = MacAddr::parse(text);
+    EXPECT_TRUE(m) << ifname << ": '" << text << "'";
+    return m.value_or(MacAddr());
+  }
+  static Ipv4 to_ipv4(const std::string& text) {
+    const uint32_t a = ipv4(text.c_str());
+    return {static_cast<uint8_t>(a >> 24), static_cast<uint8_t>(a >> 16),
+            static_cast<uint8_t>(a >> 8), static_cast<uint8_t>(a)};
+  }
+  int64_t host_rx_packets(const Mode& mode) {
+    const std::string path =
+        std::string("/sys/class/net/") + mode.host_tap + "/statistics/rx_packets";
+    return std::stoll(setup_->world->host().exec({"/bin/cat", path}).out);
+  }
+  // The port the switch learned `m` on.
+  std::string port_of(MacAddr m) {
+    std::string name;
+    wait_until(
+        [&] {
+          const Value fdb = setup_->vs->ctl({"fdb", "show", "lab", "mac=" + m.str()});
+          if (fdb.items().empty()) return false;
+          name = fdb.items()[0].get("port")->as_string();
+          return true;
+        },
+        10s);
+    return name;
+  }
+
   static inline std::unique_ptr<ModeSetup> setup_;
   static inline const Mode* setup_mode_ = nullptr;
 };
@@ -225,6 +352,18 @@ MODE_CELLS(Nat, kNat);
 MODE_CELLS(Bridged, kBridged);
 MODE_CELLS(HostOnly, kHostOnly);
 MODE_CELLS(Internal, kInternal);
+
+// Bridged opens every path, so an attacker there has none to open (port security, which keeps
+// a guest from another's MAC, is a matter of its own).
+TEST_P(Nat, AnAttackerOpensNoClosedPath) {
+  attack_then_expect_the_table();
+}
+TEST_P(HostOnly, AnAttackerOpensNoClosedPath) {
+  attack_then_expect_the_table();
+}
+TEST_P(Internal, AnAttackerOpensNoClosedPath) {
+  attack_then_expect_the_table();
+}
 
 }  // namespace
 }  // namespace vswitch::test
