@@ -15,6 +15,7 @@
 #include "qemu/stream_server.hpp"
 #include "tap/tap_port.hpp"
 #include "vde/vde_server.hpp"
+#include "vhost/vhost_port.hpp"
 #include "vswitch/error.hpp"
 
 namespace vswitch::daemon {
@@ -329,6 +330,18 @@ Built build_uplink(PortSpec& spec, Daemon& d, Segment&) {
   return {plugs::packet::UplinkPort::open(spec.settings, std::move(o)), nullptr};
 }
 
+// A guest's virtio-net rings: path=, server=on (vswitchd listens, the default) or off (QEMU does).
+Built build_vhost(PortSpec& spec, Daemon& d, Segment&) {
+  plugs::vhost::VhostOptions o;
+  o.path = spec.take("path").value_or("");
+  if (o.path.empty()) throw ConfigError("a vhost-user port needs path=SOCKET");
+  o.server = on_off(spec, "server", true);
+  spec.expect_consumed();
+  o.pool = d.pool();
+  if (spec.settings.name.empty()) spec.settings.name = d.unique_name("vhost");
+  return {plugs::vhost::VhostPort::open(spec.settings, std::move(o)), nullptr};
+}
+
 struct PortType {
   std::string_view name;
   Built (*build)(PortSpec&, Daemon&, Segment&);
@@ -348,6 +361,7 @@ constexpr PortType kPortTypes[] = {
     {"nat", build_nat, Role::nat, false, check_nat},
     {"tap", build_tap, Role::host, false},
     {"uplink", build_uplink, Role::uplink, false},
+    {"vhost-user", build_vhost, Role::vm, true},
     {"dhcp", build_dhcp, Role::service, false, check_dhcp},
 };
 
