@@ -59,11 +59,24 @@ Guest::Guest(const std::string& kit, const GuestSpec& s, const std::string& log_
       kit + "/initrd.gz",
       "-append",
       append,
-      "-netdev",
-      s.netdev + ",id=n0",
-      "-device",
-      (s.nic == "e1000" ? "e1000" : "virtio-net-pci") + std::string(",netdev=n0,mac=") + s.mac};
+  };
   argv.insert(argv.end(), qemu.begin(), qemu.end());
+  std::string device =
+      (s.nic == "e1000" ? "e1000" : "virtio-net-pci") + std::string(",netdev=n0,mac=") + s.mac;
+  if (s.netdev.starts_with("vhost-user,")) {
+    const std::string opts = s.netdev.substr(std::string("vhost-user,").size());
+    const size_t comma = opts.find(',');
+    const std::string path = opts.substr(5, comma == std::string::npos ? comma : comma - 5);
+    const bool listens = opts.find("server=on") != std::string::npos;
+    argv.insert(argv.end(), {"-object", "memory-backend-memfd,id=mem,size=128M,share=on", "-numa",
+                             "node,memdev=mem", "-chardev",
+                             "socket,id=c0,path=" + path + (listens ? ",server=on,wait=off" : ""),
+                             "-netdev", "vhost-user,id=n0,chardev=c0"});
+    device += ",vectors=0";
+  } else {
+    argv.insert(argv.end(), {"-netdev", s.netdev + ",id=n0"});
+  }
+  argv.insert(argv.end(), {"-device", device});
   if (!s.agent.empty()) {
     agent_ = s.agent;
     argv.insert(argv.end(), {"-serial", "unix:" + s.agent + ",server=on,wait=off"});

@@ -16,7 +16,10 @@ namespace vswitch::test {
 std::string guest_kit(std::string* why);
 
 struct GuestSpec {
-  std::string netdev;          // "vde,sock=DIR", "socket,connect=127.0.0.1:5000"...
+  // "vde,sock=DIR", "socket,connect=127.0.0.1:5000"..., or "vhost-user,path=SOCK[,server=on]":
+  // then the guest's memory is a shared memfd, the socket a chardev (QEMU listens with
+  // server=on) and the NIC has no MSI-X (QEMU 7.2 under TCG crashes with vhost-user otherwise).
+  std::string netdev;
   std::string nic = "virtio";  // or e1000
   std::string mac;
   std::string ip;    // 10.0.0.1/24, or dhcp

@@ -119,5 +119,65 @@ TEST(QemuBackends, UdpGuestAndMulticastGuest) {
            {}, ns.name());
 }
 
+// vhost-user: the guest's rings in memory the switch maps, beside a VDE guest in one segment.
+TEST(QemuBackends, VhostUserGuestAndVdeGuest) {
+  TempDir d;
+  const std::string sock = d.file("vh.sock");
+  run_pair({"vhost-user,path=" + sock, "vhost-user,path=" + sock}, {"", "vde,sock=" + d.file("sw")},
+           {"--vde", d.file("sw")});
+}
+
+// Client mode (QEMU listens, the switch connects) beside a server-mode vhost-user guest.
+TEST(QemuBackends, VhostUserGuestsInClientAndServerMode) {
+  TempDir d;
+  const std::string a = d.file("a.sock"), b = d.file("b.sock");
+  run_pair({"vhost-user,server=off,path=" + a, "vhost-user,path=" + a + ",server=on"},
+           {"vhost-user,path=" + b, "vhost-user,path=" + b});
+}
+
+// Client-mode ports keep their guests through a restart of the switch, and take a restarted
+// guest back, neither side restarting the other.
+TEST(QemuBackends, VhostUserClientModeSurvivesRestartsOfSwitchAndGuest) {
+  std::string why;
+  const std::string kit = guest_kit(&why);
+  if (kit.empty()) GTEST_SKIP() << why;
+  TempDir d;
+  const std::string a = d.file("a.sock"), b = d.file("b.sock");
+  const std::vector<std::string> args = {"--port", "vhost-user,name=a,server=off,path=" + a,
+                                         "--port", "vhost-user,name=b,server=off,path=" + b};
+  auto guest = [&](const std::string& sock, const char* mac, const char* ip, const char* peer,
+                   const std::string& name) {
+    GuestSpec g;
+    g.netdev = "vhost-user,path=" + sock + ",server=on";
+    g.mac = mac;
+    g.ip = ip;
+    g.peer = peer;
+    g.more = "vsw.role=agent";
+    g.agent = d.file(name + ".agent");
+    return std::make_unique<Guest>(kit, g, d.file(name + ".log"));
+  };
+  auto ga = guest(a, "52:54:00:00:00:01", "10.9.0.1/24", "10.9.0.2", "ga");
+  auto gb = guest(b, "52:54:00:00:00:02", "10.9.0.2/24", "10.9.0.1", "gb");
+  auto vs = std::make_unique<Vswitchd>(args);
+  ASSERT_TRUE(vs->ready()) << vs->log();
+  ASSERT_TRUE(ga->wait_for("VSW-READY", kGuestTimeout)) << ga->console();
+  ASSERT_TRUE(gb->wait_for("VSW-READY", kGuestTimeout)) << gb->console();
+  auto pings = [&](const char* what) {
+    const auto r = ga->probe("ping 10.9.0.2", 60s);
+    EXPECT_TRUE(r && *r) << what << "\nguest a:\n" << ga->console() << "\nswitch:\n" << vs->log();
+  };
+  pings("first");
+  vs.reset();  // SIGTERM, then a new switch on the same sockets
+  vs = std::make_unique<Vswitchd>(args);
+  ASSERT_TRUE(vs->ready()) << vs->log();
+  pings("after the switch restarted");
+  gb.reset();  // killed; a new QEMU listens on the same socket
+  gb = guest(b, "52:54:00:00:00:02", "10.9.0.2/24", "10.9.0.1", "gb2");
+  ASSERT_TRUE(gb->wait_for("VSW-READY", kGuestTimeout)) << gb->console();
+  pings("after guest b restarted");
+  EXPECT_EQ(vs->ctl({"port", "show", "b"}).at("details")->at("connections")->as_string(), "2")
+      << vs->log();
+}
+
 }  // namespace
 }  // namespace vswitch::test
