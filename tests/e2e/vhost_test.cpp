@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -89,6 +90,29 @@ TEST_F(Vhost, JumboFramesPassWholeAsChains) {
   EXPECT_EQ(next(b), jumbo) << vs.log();
 }
 
+// Guests that negotiate less: no mergeable buffers, or several queue pairs (sending on the
+// last), get their frames through the same.
+TEST_F(Vhost, GuestsWithFewerFeaturesOrMoreQueues) {
+  Vswitchd vs({"--port", "vhost-user,name=vh0,path=" + sock("a"), "--port",
+               "vhost-user,name=vh1,path=" + sock("b")});
+  ASSERT_TRUE(vs.ready()) << vs.log();
+  VirtioUser plain(sock("a"), false, /*mergeable=*/false);
+  VirtioUser multi(sock("b"), false, true, /*queues=*/2);
+  ASSERT_TRUE(plain.ok()) << plain.error();
+  ASSERT_TRUE(multi.ok()) << multi.error();
+  ASSERT_TRUE(link(vs, "vh0", "up") && link(vs, "vh1", "up")) << vs.log();
+  EXPECT_THAT(detail(vs, "vh0", "negotiated"), Not(HasSubstr("mrg_rxbuf")));
+  EXPECT_TRUE(wait_until([&] { return detail(vs, "vh1", "queue_pairs") == "2"; }, 10s))
+      << detail(vs, "vh1", "queue_pairs") << vs.log();
+  for (size_t payload : {46, 1500}) {
+    const Bytes ab = frame(kBroadcast, mac(1), payload, 1), ba = frame(mac(1), mac(2), payload, 2);
+    ASSERT_TRUE(plain.send(ab));
+    EXPECT_EQ(next(multi), ab) << payload;
+    ASSERT_TRUE(multi.send(ba));
+    EXPECT_EQ(next(plain), ba) << payload;
+  }
+}
+
 // An access port on vhost and a trunk on VDE: the tag goes on towards VDE and off towards the
 // guest, nothing else changes.
 TEST_F(Vhost, VlanTaggingAcrossVhostAndVde) {
@@ -137,6 +161,28 @@ TEST_F(Vhost, AGuestThatLeavesAndComesBackFindsItsPort) {
   ASSERT_TRUE(guest->send(frame(kBroadcast, mac(1), 46, 3)));
   EXPECT_EQ(trunk.recv(3000), tagged(frame(kBroadcast, mac(1), 46, 3), 10));
   EXPECT_EQ(vs.port_counter("vh0", "in_packets"), in + 1);
+}
+
+// Ports come and go at run time, a connected guest's included, and the socket goes with them.
+TEST_F(Vhost, APortWithAConnectedGuestIsRemovedAndAddedAtRunTime) {
+  Vswitchd vs({"--vde", tmp_.file("sw")});
+  ASSERT_TRUE(vs.ready()) << vs.log();
+  vs.ctl({"port", "add", "vhost-user,name=vh0,path=" + sock("a")});
+  auto guest = std::make_unique<VirtioUser>(sock("a"));
+  ASSERT_TRUE(guest->ok()) << guest->error();
+  ASSERT_TRUE(link(vs, "vh0", "up")) << vs.log();
+  vs.ctl({"port", "del", "vh0"});
+  EXPECT_FALSE(std::filesystem::exists(sock("a"))) << "the socket outlived its port";
+  guest.reset();
+  vs.ctl({"port", "add", "vhost-user,name=vh0,path=" + sock("a")});
+  guest = std::make_unique<VirtioUser>(sock("a"));
+  ASSERT_TRUE(guest->ok()) << guest->error();
+  ASSERT_TRUE(link(vs, "vh0", "up")) << vs.log();
+  VdeClient other(tmp_.file("sw"));
+  ASSERT_TRUE(other.ok());
+  const Bytes f = frame(kBroadcast, mac(3), 46, 3);
+  ASSERT_TRUE(guest->send(f));
+  EXPECT_EQ(other.recv(3000), f);
 }
 
 // Client mode: the guest listens (QEMU's server=on), the switch connects, and when the switch

@@ -5,6 +5,7 @@
 #include <rte_mbuf.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <thread>
 
@@ -16,14 +17,18 @@ namespace {
 int g_next = 0;
 }
 
-VirtioUser::VirtioUser(const std::string& path, bool server, bool mergeable) {
+VirtioUser::VirtioUser(const std::string& path, bool server, bool mergeable, uint16_t queues)
+    : queues_(queues) {
+  // The PMD writes to its socket without MSG_NOSIGNAL: a switch gone must not kill the test.
+  signal(SIGPIPE, SIG_IGN);
   rte_mempool* pool = test_pool();
   if (!pool) {
     error_ = "EAL did not start";
     return;
   }
   name_ = "net_virtio_user" + std::to_string(g_next++);
-  const std::string args = "path=" + path + ",queues=1" + (server ? ",server=1" : "") +
+  const std::string args = "path=" + path + ",queues=" + std::to_string(queues) +
+                           (queues > 1 ? ",cq=1" : "") + (server ? ",server=1" : "") +
                            ",mrg_rxbuf=" + (mergeable ? "1" : "0");
   if (rte_dev_probe((name_ + "," + args).c_str()) != 0) {
     error_ = "cannot probe " + name_ + "," + args;
@@ -38,10 +43,12 @@ VirtioUser::VirtioUser(const std::string& path, bool server, bool mergeable) {
   conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
   // In server mode the PMD takes a switch that connects again through its link interrupt.
   conf.intr_conf.lsc = server ? 1 : 0;
-  if (rte_eth_dev_configure(port_, 1, 1, &conf) != 0 ||
-      rte_eth_rx_queue_setup(port_, 0, 256, SOCKET_ID_ANY, nullptr, pool) != 0 ||
-      rte_eth_tx_queue_setup(port_, 0, 256, SOCKET_ID_ANY, nullptr) != 0 ||
-      rte_eth_dev_start(port_) != 0) {
+  bool set_up = rte_eth_dev_configure(port_, queues, queues, &conf) == 0;
+  for (uint16_t q = 0; set_up && q < queues; ++q) {
+    set_up = rte_eth_rx_queue_setup(port_, q, 256, SOCKET_ID_ANY, nullptr, pool) == 0 &&
+             rte_eth_tx_queue_setup(port_, q, 256, SOCKET_ID_ANY, nullptr) == 0;
+  }
+  if (!set_up || rte_eth_dev_start(port_) != 0) {
     error_ = "cannot start " + name_;
     return;
   }
@@ -80,7 +87,7 @@ bool VirtioUser::send(const Bytes& frame) {
   }
   head->pkt_len = static_cast<uint32_t>(frame.size());
   for (int i = 0; i < 1000; ++i) {
-    if (rte_eth_tx_burst(port_, 0, &head, 1) == 1) return true;
+    if (rte_eth_tx_burst(port_, static_cast<uint16_t>(queues_ - 1), &head, 1) == 1) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   rte_pktmbuf_free(head);
@@ -91,7 +98,10 @@ std::optional<Bytes> VirtioUser::recv(int timeout_ms) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   do {
     rte_mbuf* m = nullptr;
-    if (rte_eth_rx_burst(port_, 0, &m, 1) == 1) {
+    uint16_t got = 0;
+    for (uint16_t q = 0; q < queues_ && got == 0; ++q)
+      got = rte_eth_rx_burst(port_, q, &m, 1);
+    if (got == 1) {
       Bytes f(m->pkt_len);
       const void* p = rte_pktmbuf_read(m, 0, m->pkt_len, f.data());
       if (p != f.data()) std::memcpy(f.data(), p, f.size());

@@ -16,7 +16,9 @@ class VirtioUser {
  public:
   // Connects to a vhost-user server at path, or (server) listens there for the switch to
   // connect. ok() says whether the device started.
-  explicit VirtioUser(const std::string& path, bool server = false, bool mergeable = true);
+  // queues > 1 makes a multi-queue guest, which sends on its last queue.
+  explicit VirtioUser(const std::string& path, bool server = false, bool mergeable = true,
+                      uint16_t queues = 1);
   ~VirtioUser();
   VirtioUser(const VirtioUser&) = delete;
   VirtioUser& operator=(const VirtioUser&) = delete;
@@ -31,6 +33,7 @@ class VirtioUser {
  private:
   std::string name_;
   uint16_t port_ = 0;
+  uint16_t queues_ = 1;
   bool probed_ = false, started_ = false;
   std::string error_;
 };
