@@ -180,29 +180,8 @@ rte_mbuf* chain(Reader& r, const Bytes& f) {
   const size_t k = 1 + r.u8() % 4;
   for (size_t i = 0; i < k; ++i)
     sizes[i] = std::max<size_t>(smallest, 1 + r.u8() * 8);
-  rte_mbuf* head = rte_pktmbuf_alloc(pool());
-  if (head == nullptr) return nullptr;
-  head->data_off = headroom;
-  rte_mbuf* last = head;
-  size_t off = 0;
-  for (size_t i = 0; off < f.size(); ++i) {
-    rte_mbuf* seg = i == 0 ? head : rte_pktmbuf_alloc(pool());
-    if (seg == nullptr) {
-      rte_pktmbuf_free(head);
-      return nullptr;
-    }
-    const size_t n = std::min<size_t>({sizes[i % k], f.size() - off, rte_pktmbuf_tailroom(seg)});
-    std::memcpy(rte_pktmbuf_mtod(seg, uint8_t*), f.data() + off, n);
-    seg->data_len = static_cast<uint16_t>(n);
-    if (seg != head) {
-      last->next = seg;
-      last = seg;
-      ++head->nb_segs;
-    }
-    off += n;
-  }
-  head->pkt_len = static_cast<uint32_t>(f.size());
-  return head;
+  return test::chain_frame(
+      pool(), f, [&](size_t i) { return sizes[i % k]; }, headroom);
 }
 
 // A frame as the segment took it in, and the two forms it may leave in.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "frames.hpp"
+#include "mbufs.hpp"
 #include "vswitch/port.hpp"
 
 namespace vswitch::test {
@@ -22,26 +23,10 @@ class MemoryPort final : public Port {
       rte_pktmbuf_free(m);
   }
 
+  // Frames bigger than one mbuf are chained, as a scattering NIC would deliver them.
   void inject(const Bytes& f) {
-    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    rte_mbuf* m = chain_frame(pool_, f);
     if (m == nullptr) throw std::runtime_error("pool empty");
-    // Frames bigger than one mbuf are chained, as a scattering NIC would deliver them.
-    size_t off = 0;
-    rte_mbuf* last = m;
-    while (off < f.size() || off == 0) {
-      rte_mbuf* seg = off == 0 ? m : rte_pktmbuf_alloc(pool_);
-      const size_t n = std::min<size_t>(f.size() - off, rte_pktmbuf_tailroom(seg));
-      std::memcpy(rte_pktmbuf_mtod(seg, uint8_t*), f.data() + off, n);
-      seg->data_len = static_cast<uint16_t>(n);
-      if (seg != m) {
-        last->next = seg;
-        last = seg;
-        ++m->nb_segs;
-      }
-      off += n;
-      if (f.empty()) break;
-    }
-    m->pkt_len = static_cast<uint32_t>(f.size());
     queue_.push_back(m);
   }
 
@@ -60,10 +45,7 @@ class MemoryPort final : public Port {
     uint16_t taken = 0;
     for (; taken < n && tx_room > 0; ++taken, --tx_room) {
       rte_mbuf* m = burst[taken];
-      Bytes f(m->pkt_len);
-      const void* p = rte_pktmbuf_read(m, 0, m->pkt_len, f.data());
-      if (p != f.data()) std::memcpy(f.data(), p, f.size());
-      sent.push_back(std::move(f));
+      sent.push_back(bytes_of(m));
       rte_pktmbuf_free(m);
     }
     if (taken < n) {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "eal.hpp"
+#include "mbufs.hpp"
 
 namespace vswitch::test {
 
@@ -64,28 +65,8 @@ VirtioUser::~VirtioUser() {
 }
 
 bool VirtioUser::send(const Bytes& frame) {
-  rte_mempool* pool = test_pool();
-  rte_mbuf* head = rte_pktmbuf_alloc(pool);
+  rte_mbuf* head = chain_frame(test_pool(), frame);
   if (!head) return false;
-  rte_mbuf* last = head;
-  size_t off = 0;
-  while (off < frame.size()) {
-    rte_mbuf* seg = off == 0 ? head : rte_pktmbuf_alloc(pool);
-    if (!seg) {
-      rte_pktmbuf_free(head);
-      return false;
-    }
-    const size_t n = std::min<size_t>(frame.size() - off, rte_pktmbuf_tailroom(seg));
-    std::memcpy(rte_pktmbuf_mtod(seg, uint8_t*), frame.data() + off, n);
-    seg->data_len = static_cast<uint16_t>(n);
-    if (seg != head) {
-      last->next = seg;
-      last = seg;
-      ++head->nb_segs;
-    }
-    off += n;
-  }
-  head->pkt_len = static_cast<uint32_t>(frame.size());
   for (int i = 0; i < 1000; ++i) {
     if (rte_eth_tx_burst(port_, static_cast<uint16_t>(queues_ - 1), &head, 1) == 1) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -102,9 +83,7 @@ std::optional<Bytes> VirtioUser::recv(int timeout_ms) {
     for (uint16_t q = 0; q < queues_ && got == 0; ++q)
       got = rte_eth_rx_burst(port_, q, &m, 1);
     if (got == 1) {
-      Bytes f(m->pkt_len);
-      const void* p = rte_pktmbuf_read(m, 0, m->pkt_len, f.data());
-      if (p != f.data()) std::memcpy(f.data(), p, f.size());
+      Bytes f = bytes_of(m);
       rte_pktmbuf_free(m);
       return f;
     }
