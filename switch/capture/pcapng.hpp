@@ -1,0 +1,54 @@
+// pcapng, the few blocks a capture of the switch's ports needs, as Wireshark and tshark read
+// them: a Section Header Block, an Interface Description Block per port (its name and kind),
+// Enhanced Packet Blocks with the direction (epb_flags) and a comment (why a frame was
+// dropped), and Interface Statistics Blocks at the end (what the capture itself lost).
+// DPDK's rte_pcapng describes ethdev ports only; these blocks describe any port.
+//
+// The writer appends to a byte buffer the caller sends where it wants (a file, a socket);
+// little-endian, as the section's byte-order magic says; timestamps in nanoseconds.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vswitch::capture {
+
+enum class Direction : uint8_t { unknown = 0, inbound = 1, outbound = 2 };
+
+class PcapngWriter {
+ public:
+  explicit PcapngWriter(std::string_view application = "vswitchd");
+
+  // An interface for each port, numbered from 0 in the order added.
+  uint32_t add_interface(std::string_view name, std::string_view description,
+                         uint32_t snaplen = 262144);
+  // The first `snaplen` bytes of the frame (its interface's), the whole length recorded.
+  void packet(uint32_t interface, uint64_t time_ns, std::span<const uint8_t> frame,
+              Direction direction, std::string_view comment = {});
+  // What the interface saw and what the capture could not keep.
+  void statistics(uint32_t interface, uint64_t time_ns, uint64_t received, uint64_t dropped);
+
+  // The bytes written since the last take().
+  std::vector<uint8_t> take();
+  size_t pending() const { return out_.size(); }
+
+ private:
+  void begin(uint32_t type);
+  void end();
+  void u16(uint16_t v);
+  void u32(uint32_t v);
+  void u64(uint64_t v);
+  void bytes(std::span<const uint8_t> b);  // padded to 32 bits
+  void option(uint16_t code, std::span<const uint8_t> value);
+  void option(uint16_t code, std::string_view text);
+  void end_of_options();
+
+  std::vector<uint8_t> out_;
+  size_t block_start_ = 0;
+  std::vector<uint32_t> snaplens_;
+};
+
+}  // namespace vswitch::capture
