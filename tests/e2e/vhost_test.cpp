@@ -6,8 +6,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "../support/process.hpp"
@@ -163,6 +166,44 @@ TEST_F(Vhost, AGuestThatLeavesAndComesBackFindsItsPort) {
   ASSERT_TRUE(guest->send(frame(kBroadcast, mac(1), 46, 3)));
   EXPECT_EQ(trunk.recv(3000), tagged(frame(kBroadcast, mac(1), 46, 3), 10));
   EXPECT_EQ(vs.port_counter("vh0", "in_packets"), in + 1);
+}
+
+// A guest killed while it floods the switch (dpdk-testpmd's txonly on virtio_user, SIGKILLed)
+// costs only its own frames: the port goes down, the switch goes on, and two other guests keep
+// their traffic.
+TEST_F(Vhost, AGuestKilledMidBurstCostsTheOthersNothing) {
+  if (access("/usr/bin/dpdk-testpmd", X_OK) != 0) GTEST_SKIP() << "needs dpdk-testpmd";
+  Vswitchd vs({"--port", "vhost-user,name=flood,path=" + sock("f"), "--port",
+               "vhost-user,name=vh0,path=" + sock("a"), "--port",
+               "vhost-user,name=vh1,path=" + sock("b")});
+  ASSERT_TRUE(vs.ready()) << vs.log();
+  const pid_t flooder =
+      spawn({"/usr/bin/dpdk-testpmd", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
+             "--no-telemetry", "--file-prefix=flood" + std::to_string(getpid()), "--vdev",
+             "net_virtio_user0,path=" + sock("f"), "--", "--forward-mode=txonly", "--auto-start",
+             "--stats-period=1", "--txpkts=64", "--total-num-mbufs=4096"},
+            tmp_.file("testpmd.out"), tmp_.file("testpmd.err"));
+  ASSERT_GT(flooder, 0);
+  ASSERT_TRUE(vs.wait_port_counter("flood", "in_packets", 10000, 20s))
+      << vs.log() << (std::stringstream() << std::ifstream(tmp_.file("testpmd.err")).rdbuf()).str();
+  VirtioUser a(sock("a")), b(sock("b"));
+  ASSERT_TRUE(a.ok() && b.ok()) << a.error() << b.error();
+  ASSERT_TRUE(link(vs, "vh0", "up") && link(vs, "vh1", "up"));
+  kill(flooder, SIGKILL);
+  waitpid(flooder, nullptr, 0);
+  EXPECT_TRUE(link(vs, "flood", "down")) << vs.log();
+  EXPECT_TRUE(vs.running());
+  // The others learn each other and pass unicast, the flood's broadcasts drained from their
+  // queues first.
+  a.drain(200);
+  b.drain(200);
+  ASSERT_TRUE(a.send(frame(kBroadcast, mac(1), 46, 1)));
+  ASSERT_TRUE(b.send(frame(kBroadcast, mac(2), 46, 2)));
+  a.drain(300);
+  b.drain(300);
+  const Bytes ab = frame(mac(2), mac(1), 200, 3);
+  ASSERT_TRUE(a.send(ab));
+  EXPECT_EQ(next(b), ab);
 }
 
 // Ports come and go at run time, a connected guest's included, and the socket goes with them.
