@@ -22,9 +22,19 @@
 #      qemu-tap-plain  the same with vnet_hdr=off: no offloads, as a VDE guest has none
 #      bridge          QEMU's tap and one end of a veth pair in a Linux bridge, the host's
 #                      address on the other end
-#    guest->host: the guest serves a BLOB_BYTES blob (busybox httpd); curl in the namespace
-#    fetches it again and again for FETCH_SECONDS; MB/s from curl's own timing.
-#    host->guest: another guest downloads BYTES from bench/httpblob on the host's address and
+#    and, with the guest's peer on a "LAN" (a second namespace at the far end of a veth pair,
+#    holding the peer's address) instead of in the host's namespace:
+#      uplink          guest -netdev vde -> vswitchd --segment lan,network=bridged,uplink=vu0
+#                      (the uplink port, AF_PACKET) -> the veth -> the LAN
+#      lan-bridge      QEMU's own tap and the veth's end vu0 in a Linux bridge (the reference)
+#      lan-bridge-plain  the same with vnet_hdr=off: no offloads, the fair match for a VDE guest
+#    The uplink path turns off what the uplink port cannot take (README, "Bridged networking"):
+#    receive merging on vu0, and TSO on the LAN's end, whose 64 KB segments would otherwise
+#    cross the veth whole and be dropped as oversize. The bridges keep every offload: a veth
+#    carrying whole segments stands for a NIC doing TSO and GRO in hardware, their best case.
+#    guest->peer: the guest serves a BLOB_BYTES blob (busybox httpd); curl in the peer's
+#    namespace fetches it again and again for FETCH_SECONDS; MB/s from curl's own timing.
+#    peer->guest: another guest downloads BYTES from bench/httpblob on the peer's address and
 #    counts them (vsw.check=size); MB/s from the guest's timing.
 #    CPU per MB: the run time of each process on the path (QEMU's vCPU threads apart from its
 #    other threads, vswitchd, curl or httpblob) over the transfer, and the machine's busy time in
@@ -34,7 +44,9 @@
 #   bench/tap_e2e.sh    RUNS=3 SECONDS_PER_RUN=3 SIZES="64 1500" PACED_PPS=50000
 #                       FETCH_SECONDS=4 BLOB_BYTES=33554432 BYTES=67108864
 #                       PARTS="synthetic guest" GUEST_PATHS="vswitchd qemu-tap qemu-tap-plain bridge"
-#                       (GUEST_PATHS may add net_tap: the vswitchd path on DPDK's tap PMD)
+#                       (GUEST_PATHS may add net_tap: the vswitchd path on DPDK's tap PMD, and
+#                       uplink lan-bridge lan-bridge-plain: PARTS=guest GUEST_PATHS="uplink
+#                       lan-bridge lan-bridge-plain" runs only the LAN's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -51,7 +63,9 @@ BUILD=${BUILD:-build-bench}
 GUEST_TIMEOUT=180  # seconds for a boot, and again for a transfer
 DRAIN=0.5          # a sink stops after this much silence once frames have come
 IFACE=vs0
-HOST_IP=10.9.0.1
+UPLINK_IF=vu0     # the switch's end of the LAN's veth (LAN paths)
+LAN_IF=vl0        # the LAN's end, holding the peer's address
+PEER_IP=10.9.0.1  # the guest's peer: in the host's namespace, or the LAN's device
 GUEST_IP=10.9.0.2
 MAC_GEN=02:00:00:00:00:01
 MAC_SINK=02:00:00:00:01:01
@@ -81,27 +95,43 @@ trap cleanup EXIT
 . bench/e2e_lib.sh
 e2e_open_nap "$work"
 
-# The namespace of the current run: NS, made by ns_up, removed by ns_down.
-NS=""
+# The namespaces of the current run: NS (the switch's and the host's), made by ns_up, and on
+# the LAN paths LAN (the peer's), made by lan_up; ns_down removes both. PEER_NS is where the
+# guest's peer lives: NS, or LAN.
+NS="" LAN="" PEER_NS=""
 ns_count=0
+ns_make() {
+  ip netns add "$1"
+  namespaces+=("$1")
+  ip -n "$1" link set lo up
+  # No IPv6 chatter (router solicitations, DAD) among the counted frames.
+  ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+}
 ns_up() {
   ns_count=$((ns_count + 1))
-  NS=tapbench-$$-$ns_count
-  ip netns add "$NS"
-  namespaces+=("$NS")
-  ip -n "$NS" link set lo up
-  # No IPv6 chatter (router solicitations, DAD) among the counted frames.
-  in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  NS=tapbench-$$-$ns_count LAN="" PEER_NS=$NS
+  ns_make "$NS"
+}
+# The LAN: its namespace and a veth pair, UPLINK_IF (down) in NS, LAN_IF up with the peer's
+# address in LAN.
+lan_up() {
+  LAN=$NS-lan PEER_NS=$NS-lan
+  ns_make "$LAN"
+  ip link add "$UPLINK_IF" netns "$NS" type veth peer name "$LAN_IF" netns "$LAN"
+  ip -n "$LAN" addr add "$PEER_IP/24" dev "$LAN_IF"
+  ip -n "$LAN" link set "$LAN_IF" up
 }
 ns_down() {
-  ip netns del "$NS"
   local n keep=()
-  for n in "${namespaces[@]}"; do [[ $n == "$NS" ]] || keep+=("$n"); done
+  for n in "${namespaces[@]}"; do
+    if [[ $n == "$NS" || $n == "$LAN" ]]; then ip netns del "$n"; else keep+=("$n"); fi
+  done
   namespaces=("${keep[@]}")
 }
 # Background jobs call `ip netns exec` itself: a function started with & runs in a subshell,
 # whose PID is not the program's.
 in_ns() { ip netns exec "$NS" "$@"; }
+in_peer() { ip netns exec "$PEER_NS" "$@"; }
 link_stat() { in_ns cat "/sys/class/net/$1/statistics/$2"; }
 await_link() {  # IFNAME SECONDS
   local ticks=$(($2 * 20))
@@ -131,21 +161,26 @@ machine_busy_ms() {
 }
 tick_ms=$((1000 / $(getconf CLK_TCK)))
 
-# vswitchd in NS serving the VDE directory DIR with host port KIND (tap | net_tap), control
-# socket CTL; sets VS. ADDRESS, when given, goes on the host's interface.
+# vswitchd in NS serving the VDE directory DIR with host port KIND (tap | net_tap) or, for
+# uplink, a bridged segment on UPLINK_IF; control socket CTL; sets VS. ADDRESS, when given,
+# goes on the host's interface.
 start_vswitchd() {
-  local kind=$1 dir=$2 ctl=$3 log=$4 address=${5:-} spec
+  local kind=$1 dir=$2 ctl=$3 log=$4 address=${5:-} args
   case $kind in
-    tap) spec="tap,ifname=$IFACE${address:+,address=$address}" ;;
-    net_tap) spec="dpdk,name=$IFACE,dev=net_tap0,dev.iface=$IFACE,role=host" ;;
+    tap) args=(--port "tap,ifname=$IFACE${address:+,address=$address}") ;;
+    net_tap) args=(--port "dpdk,name=$IFACE,dev=net_tap0,dev.iface=$IFACE,role=host") ;;
+    # README's one line for a guest on the LAN: the segment, its policy and its uplink port.
+    uplink) args=(--segment "lan,network=bridged,uplink=$UPLINK_IF") ;;
   esac
-  ip netns exec "$NS" "$BUILD"/vswitchd --vde "$dir" --control "$ctl" --log-level warn --port "$spec" >"$log" 2>&1 &
+  ip netns exec "$NS" "$BUILD"/vswitchd --vde "$dir" --control "$ctl" --log-level warn "${args[@]}" >"$log" 2>&1 &
   VS=$!
   pids+=("$VS")
-  if ! { await_socket "$ctl" 20 && await_socket "$dir/ctl" 20 && await_link "$IFACE" 10; }; then
+  if ! { await_socket "$ctl" 20 && await_socket "$dir/ctl" 20 &&
+    { [[ $kind == uplink ]] || await_link "$IFACE" 10; }; }; then
     echo "tap_e2e: vswitchd did not start: $(tail -n 5 "$log")" >&2
     return 1
   fi
+  [[ $kind == uplink ]] && return
   [[ -n $TXQUEUELEN ]] && ip -n "$NS" link set "$IFACE" txqueuelen "$TXQUEUELEN"
   if [[ $kind == net_tap ]]; then
     # The PMD brings its link up; the address is ours to add.
@@ -290,35 +325,56 @@ synth_tables() {
 
 # ---- 2. with a real guest ---------------------------------------------------------------------
 
-# Sets up PATH's plumbing in NS, the host's address included, before QEMU starts; sets NETDEV
-# (QEMU's -netdev) and VS. QEMU's tap is made here, persistent, so that it has its address and
-# bridge before the guest boots; QEMU opens it by name as it would one it made itself.
+# Sets up PATH's plumbing in NS (and LAN on the LAN paths), the peer's address included,
+# before QEMU starts; sets NETDEV (QEMU's -netdev) and VS. QEMU's tap is made here, persistent,
+# so that it has its address and bridge before the guest boots; QEMU opens it by name as it
+# would one it made itself.
 guest_net() {
-  local path=$1 run=$2 l
+  local path=$1 run=$2
   VS=""
+  is_lan_path "$path" && lan_up
   case $path in
     vswitchd | net_tap)
       start_vswitchd "$([[ $path == vswitchd ]] && echo tap || echo net_tap)" "$run/sw" "$run/ctl" \
-        "$run/vswitchd.log" "$HOST_IP/24" || return 1
+        "$run/vswitchd.log" "$PEER_IP/24" || return 1
+      NETDEV="vde,sock=$run/sw"
+      return ;;
+    uplink)
+      uplink_offloads_off || return 1
+      ip -n "$NS" link set "$UPLINK_IF" up
+      start_vswitchd uplink "$run/sw" "$run/ctl" "$run/vswitchd.log" || return 1
       NETDEV="vde,sock=$run/sw"
       return ;;
   esac
   ip -n "$NS" tuntap add dev qt0 mode tap
   NETDEV="tap,ifname=qt0,script=no,downscript=no"
+  [[ $path == *-plain ]] && NETDEV+=",vnet_hdr=off"
   case $path in
-    qemu-tap) ip -n "$NS" addr add "$HOST_IP/24" dev qt0 ;;
-    qemu-tap-plain)
-      ip -n "$NS" addr add "$HOST_IP/24" dev qt0
-      NETDEV+=",vnet_hdr=off" ;;
+    qemu-tap | qemu-tap-plain) ip -n "$NS" addr add "$PEER_IP/24" dev qt0 ;;
     bridge)
-      ip -n "$NS" link add br0 type bridge
       ip -n "$NS" link add vh0 type veth peer name vb0
-      ip -n "$NS" link set vb0 master br0
-      ip -n "$NS" link set qt0 master br0
-      ip -n "$NS" addr add "$HOST_IP/24" dev vh0
-      for l in br0 vb0 vh0; do ip -n "$NS" link set "$l" up; done ;;
+      ip -n "$NS" addr add "$PEER_IP/24" dev vh0
+      ip -n "$NS" link set vh0 up
+      bridge_up vb0 ;;
+    lan-bridge | lan-bridge-plain) bridge_up "$UPLINK_IF" ;;
   esac
   ip -n "$NS" link set qt0 up
+}
+is_lan_path() { [[ $1 == uplink || $1 == lan-bridge* ]]; }
+# A Linux bridge br0 in NS holding QEMU's tap and PORT, with the kernel's defaults.
+bridge_up() {
+  ip -n "$NS" link add br0 type bridge
+  ip -n "$NS" link set qt0 master br0
+  ip -n "$NS" link set "$1" master br0
+  ip -n "$NS" link set "$1" up
+  ip -n "$NS" link set br0 up
+}
+# What the uplink port asks of its interface: no merged frames handed to its packet socket.
+# GRO on vu0 would merge the LAN's frames; TSO on the LAN's end would send 64 KB segments
+# across the veth whole (on a wire the NIC cuts them). Both are counted oversize and dropped.
+uplink_offloads_off() {
+  in_ns ethtool -K "$UPLINK_IF" gro off lro off
+  ip netns exec "$LAN" ethtool -K "$LAN_IF" tso off
 }
 
 # CPU (us) of every part in the caller's `parts` (PID or PID:vcpu|io) appended to the array
@@ -348,14 +404,14 @@ boot_guest() {
   exec {CON}<"$run/console"
 }
 
-# curl in NS fetching the guest's blob again and again for FETCH_SECONDS: sets FETCHED (bytes),
+# curl in the peer's namespace fetching the guest's blob again and again for FETCH_SECONDS: sets FETCHED (bytes),
 # FETCH_MS (curl's own transfer times, summed) and CLIENT_US (curl's user+system CPU).
 fetch_loop() {
   local run=$1 until=$((SECONDS + FETCH_SECONDS)) got secs
   FETCHED=0 FETCH_MS=0 CLIENT_US=0
   local TIMEFORMAT='%3U %3S'
   while ((SECONDS < until)); do
-    { time in_ns curl -s --max-time 120 -o /dev/null -w '%{size_download} %{time_total}\n' \
+    { time in_peer curl -s --max-time 120 -o /dev/null -w '%{size_download} %{time_total}\n' \
       "http://$GUEST_IP/blob" >"$run/curl.out"; } 2>"$run/curl.time" || return 1
     read -r got secs <"$run/curl.out"
     ((got == BLOB_BYTES)) || { echo "tap_e2e: curl got $got of $BLOB_BYTES bytes" >&2; return 1; }
@@ -380,12 +436,12 @@ guest_once() {
       mkdir -p "$run/www"
       ln -s "$work/blob" "$run/www/blob"
       md5sum "$work/blob" | cut -d' ' -f1 >"$run/www/blob.md5"
-      ip netns exec "$NS" "$BUILD"/bench/httpblob "$run/www" "$HOST_IP" >"$run/httpblob.out" 2>&1 &
+      ip netns exec "$PEER_NS" "$BUILD"/bench/httpblob "$run/www" "$PEER_IP" >"$run/httpblob.out" 2>&1 &
       server=$!
       pids+=("$server")
       await_lines "$run/httpblob.out" port= 1 10 || true
-      append="vsw.role=client vsw.peer=$HOST_IP vsw.check=size vsw.bytes=$BYTES vsw.hold=2"
-      append+=" vsw.url=http://$HOST_IP:$(grep -o 'port=[0-9]*' "$run/httpblob.out" | cut -d= -f2)"
+      append="vsw.role=client vsw.peer=$PEER_IP vsw.check=size vsw.bytes=$BYTES vsw.hold=2"
+      append+=" vsw.url=http://$PEER_IP:$(grep -o 'port=[0-9]*' "$run/httpblob.out" | cut -d= -f2)"
     fi
     if boot_guest "$run" "$append"; then
       parts=("$QEMU:vcpu" "$QEMU:io") names=(vcpu qemu_io)
@@ -395,7 +451,7 @@ guest_once() {
         echo "tap_e2e: $path: the guest did not come up: $(tr -d '\r' <"$run/console" | tail -n 3)" >&2
       elif [[ $dir == from-guest ]]; then
         # The first fetch learns the way (ARP, the switch's FDB) outside the measured window.
-        in_ns curl -s --max-time 30 -o /dev/null "http://$GUEST_IP/blob.md5" || true
+        in_peer curl -s --max-time 30 -o /dev/null "http://$GUEST_IP/blob.md5" || true
         sample_cpu c0
         m0=$(machine_busy_ms)
         [[ -n $VS ]] && in0=$(ports_in "$run/ctl")
@@ -460,18 +516,27 @@ guest_stat() {
   guest_derived "$3" <<<"${lines%$'\n'}" | median
 }
 
+# Who the guest talks to in the tables' titles: the host, the LAN, or either (mixed paths).
+peer_name() {
+  local p lan=0
+  for p in "${guest_paths[@]}"; do is_lan_path "$p" && lan=$((lan + 1)); done
+  if ((lan == 0)); then echo host; elif ((lan == ${#guest_paths[@]})); then echo LAN; else echo peer; fi
+}
+# A column wide enough for its heading: 15, or the heading and two spaces.
+col_width() { local w=$((${#1} + 2)); echo $((w > 15 ? w : 15)); }
+
 guest_tables() {
-  local dir row label what fmt p
+  local dir row label what fmt p first=${guest_paths[0]:0:3}
   for dir in from-guest to-guest; do
     echo
     if [[ $dir == from-guest ]]; then
-      echo "== guest -> host: curl in the host's namespace fetching the guest's $((BLOB_BYTES / 1048576)) MiB blob for $FETCH_SECONDS s; medians of $RUNS runs"
+      echo "== guest -> $(peer_name): curl in the $(peer_name)'s namespace fetching the guest's $((BLOB_BYTES / 1048576)) MiB blob for $FETCH_SECONDS s; medians of $RUNS runs"
     else
-      echo "== host -> guest: the guest downloading $((BYTES / 1048576)) MiB from httpblob on the host's address; medians of $RUNS runs"
+      echo "== $(peer_name) -> guest: the guest downloading $((BYTES / 1048576)) MiB from httpblob on the $(peer_name)'s address; medians of $RUNS runs"
     fi
     printf '%-26s' metric
-    for p in "${guest_paths[@]}"; do printf '%15s' "$p"; done
-    for p in "${guest_paths[@]:1}"; do printf '%15s' "$(cut -c1-14 <<<"${guest_paths[0]:0:3}/$p")"; done
+    for p in "${guest_paths[@]}"; do printf '%*s' "$(col_width "$p")" "$p"; done
+    for p in "${guest_paths[@]:1}"; do printf '%*s' "$(col_width "$first/$p")" "$first/$p"; done
     echo
     for row in "MB/s:mbps:.1f" "CPU ms/MB, every part:cpu_ms_mb:.2f" "  QEMU's vCPU (the guest):vcpu_ms_mb:.2f" \
       "  all but the vCPU:net_ms_mb:.2f" "    QEMU's other threads:qemu_io_ms_mb:.2f" "    vswitchd:vswitchd_ms_mb:.2f" \
@@ -484,11 +549,13 @@ guest_tables() {
       local v=()
       for p in "${guest_paths[@]}"; do
         v+=("$(guest_stat "$p" "$dir" "$what")")
-        cell "$fmt" "${v[-1]}" 15
+        cell "$fmt" "${v[-1]}" "$(col_width "$p")"
       done
       if [[ $what == mbps || $what == *_ms_mb ]]; then
         local i
-        for ((i = 1; i < ${#guest_paths[@]}; ++i)); do cell .3f "$(ratio "${v[0]}" "${v[i]}")" 15; done
+        for ((i = 1; i < ${#guest_paths[@]}; ++i)); do
+          cell .3f "$(ratio "${v[0]}" "${v[i]}")" "$(col_width "$first/${guest_paths[i]}")"
+        done
       fi
       echo
     done
@@ -534,7 +601,7 @@ if [[ $PARTS == *guest* ]]; then
       for path in "${guest_paths[@]}"; do
         guest_once "$path" "$dir" >"$work/result"
         line=$(<"$work/result")
-        printf '  %-15s %-10s run %d: %s\n' "$path" "$dir" "$r" "$line"
+        printf '  %-16s %-10s run %d: %s\n' "$path" "$dir" "$r" "$line"
         [[ $line == failed=1 ]] || guest["$path $dir"]+="$line"$'\n'
       done
     done
