@@ -93,6 +93,8 @@ cell() {  # FORMAT VALUE [WIDTH]: the number, or a dash for none
   local w=${3:-12}
   if [[ $2 == nan || -z $2 ]]; then printf "%${w}s" -; else printf "%${w}$1" "$2"; fi
 }
+# The time the hypervisor gave this machine's CPUs to others (steal, every CPU), in ms.
+steal_ms() { awk -v tick=$((1000 / $(getconf CLK_TCK))) '/^cpu / {print $9 * tick; exit}' /proc/stat; }
 # Sums a counter of every vswitchd port (in_packets, dropped...) from the control socket CTL.
 ports_sum() {
   "$BUILD"/vswitchctl -s "$1" --json port list | grep -o "\"$2\":[0-9]*" | cut -d: -f2 | paste -sd+ | bc
@@ -125,7 +127,8 @@ start_switch() {
       taskset -c "$SWITCH_CORE" dpdk-testpmd --lcores "0@$SWITCH_CORE,1@$SWITCH_CORE" $EAL_COMMON -m 1024 \
         --file-prefix "$prefix-sw" --vdev "net_vhost0,iface=$SOCK_A,queues=1" \
         --vdev "net_vhost1,iface=$SOCK_B,queues=1" -- --forward-mode=io --nb-cores=1 \
-        --stats-period=1 --no-lsc-interrupt --total-num-mbufs=16384 </dev/null >"$run/switch.log" 2>&1 &
+        --stats-period=1 --no-lsc-interrupt --total-num-mbufs=16384 --record-core-cycles \
+        </dev/null >"$run/switch.log" 2>&1 &
       SW=$!
       pids+=("$SW") ;;
     ovs) start_ovs "$run" || return 1 ;;
@@ -195,7 +198,7 @@ start_peer() {
     --file-prefix "$prefix-peer" --vdev "net_virtio_user0,path=$SOCK_A,queues=1,mac=$MAC_A" \
     --vdev "net_virtio_user1,path=$SOCK_B,queues=1,mac=$MAC_B" -- --forward-mode=io --nb-cores=1 \
     --stats-period=1 --cmdline-file="$run/peer.cmds" --txpkts="$len" --no-lsc-interrupt \
-    --total-num-mbufs=16384 --eth-peer="0,$MAC_B" --eth-peer="1,$MAC_A" \
+    --total-num-mbufs=16384 --eth-peer="0,$MAC_B" --eth-peer="1,$MAC_A" --record-core-cycles \
     </dev/null >"$run/peer.log" 2>&1 &
   PEER=$!
   pids+=("$PEER")
@@ -203,6 +206,15 @@ start_peer() {
 # The peers' per-second received rates (both ports summed, frames/s), one line per period.
 peer_rates() {
   grep -o 'Rx-pps: *[0-9]*' "$1" | awk '{print $2}' | paste - - | awk '{print $1 + $2}'
+}
+# What testpmd says at its end of the cycles it spent per frame in the bursts that moved some
+# (--record-core-cycles: its polls that found nothing are left out).
+busy_cycles() { grep -o 'CPU cycles/packet=[0-9.]*' "$1" | tail -n 1 | cut -d= -f2; }
+# The engine's rounds and frames so far: "ROUNDS FRAMES".
+engine_counts() {
+  "$BUILD"/vswitchctl -s "$1" --json show | grep -o '"engine":{[^}]*}' |
+    awk '{match($0, /"rounds":[0-9]+/); r = substr($0, RSTART + 9, RLENGTH - 9)
+          match($0, /"frames":[0-9]+/); f = substr($0, RSTART + 9, RLENGTH - 9); print r, f}'
 }
 # Waits up to SECONDS for a period in which frames came back.
 await_flow() {
@@ -224,22 +236,25 @@ synth_once() {
     start_peer "$run" "$len"
     if await_flow "$run/peer.log" 60; then
       sleep "$WARMUP"
-      local p0 p1 c0 c1 t0 t1 in0 in1 drop0 drop1 frames mpps stats="" extra=""
+      local p0 p1 c0 c1 pc0 pc1 st0 st1 t0 t1 in0 in1 drop0 drop1 e0 e1 frames mpps stats="" extra=""
       [[ $variant == ovs ]] && ovs_appctl dpif-netdev/pmd-stats-clear >/dev/null
-      [[ -n $CTL ]] && in0=$(ports_sum "$CTL" in_packets) drop0=$(ports_sum "$CTL" dropped)
+      [[ -n $CTL ]] && in0=$(ports_sum "$CTL" in_packets) drop0=$(ports_sum "$CTL" dropped) e0=$(engine_counts "$CTL")
       p0=$(peer_rates "$run/peer.log" | wc -l)
-      c0=$(cpu_us_of "$SW")
+      c0=$(cpu_us_of "$SW") pc0=$(cpu_us_of "$PEER") st0=$(steal_ms)
       t0=$(date +%s%N)
       sleep "$SECS"
-      c1=$(cpu_us_of "$SW")
+      c1=$(cpu_us_of "$SW") pc1=$(cpu_us_of "$PEER") st1=$(steal_ms)
       t1=$(date +%s%N)
       [[ $variant == ovs ]] && stats=$(ovs_appctl dpif-netdev/pmd-stats-show)
-      [[ -n $CTL ]] && in1=$(ports_sum "$CTL" in_packets) drop1=$(ports_sum "$CTL" dropped)
+      [[ -n $CTL ]] && in1=$(ports_sum "$CTL" in_packets) drop1=$(ports_sum "$CTL" dropped) e1=$(engine_counts "$CTL")
       p1=$(peer_rates "$run/peer.log" | wc -l)
       mpps=$(peer_rates "$run/peer.log" | sed -n "$((p0 + 1)),${p1}p" | awk '{print $1 / 1e6}' | median)
       if [[ -n $CTL ]]; then
         frames=$((in1 - in0))
         extra=" dropped=$((drop1 - drop0))"
+        # Frames a round (at most 64: a burst of 32 from each port): how full the switch is.
+        extra+=" per_round=$(awk -v a="$e0" -v b="$e1" 'BEGIN {split(a, x, " "); split(b, y, " ")
+          printf "%.1f", (y[1] > x[1]) ? (y[2] - x[2]) / (y[1] - x[1]) : 0}')"
       elif [[ $variant == ovs ]]; then
         frames=$(awk '/pmd thread/ {p = 1} p && /packets received:/ {print $3; exit}' <<<"$stats")
         extra=" ovs_cycles=$(awk '/pmd thread/ {p = 1} p && /avg cycles per packet:/ {print $5; exit}' <<<"$stats")"
@@ -249,7 +264,8 @@ synth_once() {
         frames=$(awk -v m="$mpps" -v ns=$((t1 - t0)) 'BEGIN {printf "%d", m * 1e6 * ns / 1e9}')
       fi
       if [[ $mpps != nan ]] && ((frames > 0)); then
-        result="mpps=$mpps frames=$frames cpu_us=$((c1 - c0)) window_us=$(((t1 - t0) / 1000))$extra"
+        result="mpps=$mpps frames=$frames cpu_us=$((c1 - c0)) peer_us=$((pc1 - pc0)) window_us=$(((t1 - t0) / 1000))"
+        result+=" steal_ms=$((st1 - st0))$extra"
         result+=" cycles=$(awk -v c=$((c1 - c0)) -v f="$frames" -v mhz="$mhz" 'BEGIN {printf "%.0f", c * mhz / f}')"
       fi
     else
@@ -259,39 +275,68 @@ synth_once() {
   [[ -n $PEER ]] && stop_pid "$PEER"
   rm -rf /var/run/dpdk/"$prefix"-peer
   stop_switch
+  if [[ $result != failed=1 ]]; then
+    result+=" peer_busy_cycles=$(busy_cycles "$run/peer.log")"
+    [[ $variant == testpmd-io ]] && result+=" testpmd_busy_cycles=$(busy_cycles "$run/switch.log")"
+  fi
   echo "$result"
 }
 
-declare -A synth  # "variant len" -> result lines, one per run
+declare -A synth      # "variant len" -> result lines, one per run
+declare -A synth_run  # "variant len run" -> Mpps of that run
+# The median over the runs of the ratio of VARIANT's Mpps to REF's in the same run (the same
+# minutes of the machine): LEN VARIANT REF.
+run_ratio() {
+  local r a b
+  for r in $(seq "$RUNS"); do
+    a=${synth_run["$2 $1 $r"]:-} b=${synth_run["$3 $1 $r"]:-}
+    [[ -n $a && -n $b ]] && ratio "$a" "$b"
+  done | median
+}
 synth_stat() {    # VARIANT LEN FIELD: the median over the runs
   local lines=${synth["$1 $2"]:-} f
   [[ -n $lines ]] || { echo nan; return; }
   while read -r f; do field "$3" "$f"; done <<<"${lines%$'\n'}" | median
 }
+synth_range() {   # VARIANT LEN FIELD: "min-max" over the runs
+  local lines=${synth["$1 $2"]:-} f
+  [[ -n $lines ]] || { echo -; return; }
+  while read -r f; do field "$3" "$f"; done <<<"${lines%$'\n'}" |
+    sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.2f-%.2f", lo, hi}'
+}
 synth_tables() {
-  local len v ref_t ref_o m
+  local len v m own busy
   for len in $SIZES; do
     echo
     echo "== $len-byte frames, peers in io forwarding (tx_first $BURSTS), switch on core $SWITCH_CORE, peers on core $PEER_CORE; medians of $RUNS runs of $SECS s"
-    printf '%-17s%10s%12s%10s%14s%16s%12s\n' switch Mpps /testpmd-io /ovs "cycles/frame" "OVS pmd cycles" "OVS idle %"
-    ref_t=$(synth_stat testpmd-io "$len" mpps)
-    ref_o=$(synth_stat ovs "$len" mpps)
+    printf '%-16s%8s%13s%12s%8s%10s%11s%11s%11s%11s\n' switch Mpps "(runs)" /testpmd-io /ovs \
+      "cyc/frame" "own cyc/fr" "OVS idle%" frames/rnd "peer busy%"
     for v in "${variants[@]}"; do
       m=$(synth_stat "$v" "$len" mpps)
-      printf '%-17s' "$v"
-      cell .2f "$m" 10
-      cell .3f "$(ratio "$m" "$ref_t")" 12
-      cell .3f "$(ratio "$m" "$ref_o")" 10
-      cell .0f "$(synth_stat "$v" "$len" cycles)" 14
-      if [[ $v == ovs ]]; then
-        printf '%16s' "$(synth_stat ovs "$len" ovs_cycles | awk '{printf "%.0f", $1}') ($(synth_stat ovs "$len" ovs_proc_cycles | awk '{printf "%.0f", $1}'))"
-        cell .1f "$(synth_stat ovs "$len" ovs_idle_pct)" 12
-      fi
+      printf '%-16s' "$v"
+      cell .2f "$m" 8
+      printf '%13s' "$(synth_range "$v" "$len" mpps)"
+      cell .3f "$(run_ratio "$len" "$v" testpmd-io)" 12
+      cell .3f "$(run_ratio "$len" "$v" ovs)" 8
+      cell .0f "$(synth_stat "$v" "$len" cycles)" 10
+      own=nan
+      [[ $v == ovs ]] && own=$(synth_stat ovs "$len" ovs_proc_cycles)
+      [[ $v == testpmd-io ]] && own=$(synth_stat testpmd-io "$len" testpmd_busy_cycles)
+      cell .0f "$own" 11
+      cell .1f "$([[ $v == ovs ]] && synth_stat ovs "$len" ovs_idle_pct || echo nan)" 11
+      cell .1f "$([[ $v == vswitchd* ]] && synth_stat "$v" "$len" per_round || echo nan)" 11
+      busy=$(awk -v c="$(synth_stat "$v" "$len" peer_busy_cycles)" -v m="$m" -v mhz="$mhz" \
+        'BEGIN {if (c == "nan" || m == "nan") print "nan"; else print 100 * c * m / mhz}')
+      cell .0f "$busy" 11
       echo
     done
   done
-  echo "(cycles/frame: the switch's CPU time at $mhz MHz over the frames it switched; OVS pmd cycles: its"
-  echo " pmd-stats-show, avg cycles per packet (processing cycles per packet, idle polls left out))"
+  echo
+  echo "/testpmd-io, /ovs: the median of the runs' ratios, each between measurements of the same run."
+  echo "cyc/frame: the switch's CPU time (every thread) at $mhz MHz over the frames it switched. own cyc/fr:"
+  echo "the switch's own count of the cycles it spent on frames, its empty polls left out (OVS: pmd-stats-show's"
+  echo "processing cycles per packet; testpmd: --record-core-cycles). frames/rnd: vswitchd's frames per engine"
+  echo "round (at most 64, a full burst from each port). peer busy%: the peers' core in bursts that moved frames."
 }
 
 # ---- 2. guest to guest ------------------------------------------------------------------------
@@ -435,7 +480,10 @@ if [[ $PARTS == *synthetic* ]]; then
         synth_once "$v" "$len" >"$work/result"
         line=$(<"$work/result")
         printf '  %-16s %5s B run %d: %s\n' "$v" "$len" "$r" "$line"
-        [[ $line == failed=1 ]] || synth["$v $len"]+="$line"$'\n'
+        if [[ $line != failed=1 ]]; then
+          synth["$v $len"]+="$line"$'\n'
+          synth_run["$v $len $r"]=$(field mpps "$line")
+        fi
       done
     done
   done
