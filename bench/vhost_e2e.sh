@@ -207,7 +207,7 @@ start_peer() {
 }
 # The peers' per-second received rates (both ports summed, frames/s), one line per period.
 peer_rates() {
-  grep -o 'Rx-pps: *[0-9]*' "$1" | awk '{print $2}' | paste - - | awk '{print $1 + $2}'
+  grep -o 'Rx-pps: *[0-9]*' "$1" 2>/dev/null | awk '{print $2}' | paste - - | awk '{print $1 + $2}'
 }
 # What testpmd says at its end of the cycles it spent per frame in the bursts that moved some
 # (--record-core-cycles: its polls that found nothing are left out).
