@@ -373,6 +373,27 @@ bool udp_checksum_ok(const Bytes& f) {
   return inet_checksum(pseudo.data(), pseudo.size()) == 0;
 }
 
+// One UDP send from the LAN's namespace to the guest's port 9 (with UDP_SEGMENT, one GSO send
+// of segment-sized datagrams); whether the kernel took it whole.
+bool lan_sends_udp_from(const std::string& netns, const std::vector<uint8_t>& data,
+                        int segment = 0) {
+  bool sent = false;
+  std::thread sender([&] {
+    if (!enter_netns(netns, false)) return;
+    const int s = socket(AF_INET, SOCK_DGRAM, 0);
+    if (segment > 0) setsockopt(s, SOL_UDP, UDP_SEGMENT, &segment, sizeof segment);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(9);
+    std::memcpy(&to.sin_addr, kGuest.data(), 4);
+    sent = sendto(s, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
+           static_cast<ssize_t>(data.size());
+    close(s);
+  });
+  sender.join();
+  return sent;
+}
+
 // The LAN's stack leaves its checksums to a NIC a veth does not have; the guest must get them.
 TEST_F(Uplink, DatagramsFromAStackOnTheVethArriveWithTheirChecksumFinished) {
   links_up();
@@ -381,21 +402,7 @@ TEST_F(Uplink, DatagramsFromAStackOnTheVethArriveWithTheirChecksumFinished) {
   VdeClient guest(tmp_.file("sw"));
   ASSERT_TRUE(guest.ok());
   ASSERT_TRUE(arp(guest, mac(1), kGuest, kLan).has_value()) << vs_->log();
-  bool sent = false;
-  std::thread sender([&] {
-    if (!enter_netns(lan_->name(), false)) return;
-    const int s = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(9);
-    std::memcpy(&to.sin_addr, kGuest.data(), 4);
-    const char text[] = "hello, guest";
-    sent = sendto(s, text, sizeof text, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
-           static_cast<ssize_t>(sizeof text);
-    close(s);
-  });
-  sender.join();
-  ASSERT_TRUE(sent);
+  ASSERT_TRUE(lan_sends_udp_from(lan_->name(), std::vector<uint8_t>{'h', 'e', 'l', 'l', 'o'}));
   std::optional<Bytes> datagram;
   for (int i = 0; i < 10 && !datagram; ++i) {
     auto f = guest.recv(3000);
@@ -415,23 +422,7 @@ TEST_F(Uplink, AFrameTheKernelMergedPastTheMtuIsCountedOversizeNotPassedOn) {
   VdeClient guest(tmp_.file("sw"));
   ASSERT_TRUE(guest.ok());
   ASSERT_TRUE(arp(guest, mac(1), kGuest, kLan).has_value()) << vs_->log();
-  bool sent = false;
-  std::thread sender([&] {
-    if (!enter_netns(lan_->name(), false)) return;
-    const int s = socket(AF_INET, SOCK_DGRAM, 0);
-    const int segment = 1400;
-    setsockopt(s, SOL_UDP, UDP_SEGMENT, &segment, sizeof segment);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(9);
-    std::memcpy(&to.sin_addr, kGuest.data(), 4);
-    std::vector<uint8_t> data(20 * segment);
-    sent = sendto(s, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
-           static_cast<ssize_t>(data.size());
-    close(s);
-  });
-  sender.join();
-  ASSERT_TRUE(sent);
+  ASSERT_TRUE(lan_sends_udp_from(lan_->name(), std::vector<uint8_t>(20 * 1400), /*segment=*/1400));
   EXPECT_TRUE(vs_->wait_port_counter(wire_, "drops.oversize", 1)) << vs_->log();
   for (const Bytes& f : guest.drain(300))
     EXPECT_LE(f.size(), 1514u) << "a merged frame was passed on";
