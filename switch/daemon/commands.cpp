@@ -82,11 +82,11 @@ MacAddr parse_mac(const std::string& text) {
   return *mac;
 }
 
-void need(const std::vector<std::string>& args, size_t n, const char* syntax) {
+}  // namespace
+
+void need(const Commands::Args& args, size_t n, const char* syntax) {
   if (args.size() < n) throw ConfigError(std::string("usage: ") + syntax);
 }
-
-}  // namespace
 
 std::string Commands::usage() {
   return "commands:\n"
@@ -175,235 +175,277 @@ Value Commands::segment_info(const std::string& name) const {
   return info;
 }
 
-Reply Commands::run(const std::vector<std::string>& args) try {
+Segment& Commands::segment_arg(const Args& args, size_t i) const {
+  need(args, i + 1, "... SEGMENT");
+  Segment* s = daemon_.engine().segment(args[i]);
+  if (!s) throw ConfigError("no segment named " + args[i]);
+  return *s;
+}
+
+namespace {
+
+uint16_t port_in(const Segment& seg, const std::string& name) {
+  auto id = seg.find(name);
+  if (!id) throw ConfigError("no port named " + name + " in segment " + seg.name());
+  return *id;
+}
+
+Reply done(Value v) {
+  return Reply{true, std::move(v), {}, nullptr};
+}
+
+}  // namespace
+
+Reply Commands::help(const Args&) {
+  return done(Value(usage()));
+}
+
+Reply Commands::version(const Args&) {
+  Value v = Value::object();
+  v.set("vswitchd", VSWITCH_VERSION).set("dpdk", rte_version());
+  return done(std::move(v));
+}
+
+Reply Commands::shutdown(const Args&) {
+  daemon_.shutdown();
+  return done(Value("shutting down"));
+}
+
+Reply Commands::show(const Args&) {
   Engine& engine = daemon_.engine();
-  if (args.empty() || args[0] == "help") return Reply{true, Value(usage()), {}};
-  const std::string& cmd = args[0];
+  Value segs = Value::array();
+  Value ports = Value::array();
+  for (auto& s : engine.segments()) {
+    segs.push(segment_row(*s));
+    s->for_each_port([&](uint16_t, Port& p) { ports.push(port_row(*s, p)); });
+  }
+  Value listeners = Value::array();
+  for (auto& l : daemon_.listeners())
+    listeners.push(listener_row(*l));
+  const EngineStats& es = engine.stats();
+  Value eng = Value::object();
+  eng.set("idle", engine.options().idle == IdleMode::busy ? "busy" : "adaptive")
+      .set("rounds", es.rounds)
+      .set("sleeps", es.sleeps)
+      .set("frames", es.frames);
+  Value v = Value::object();
+  v.set("segments", std::move(segs))
+      .set("ports", std::move(ports))
+      .set("listeners", std::move(listeners))
+      .set("engine", std::move(eng));
+  return done(std::move(v));
+}
+
+Reply Commands::segment(const Args& args) {
+  Engine& engine = daemon_.engine();
   const std::string sub = args.size() > 1 ? args[1] : "";
-
-  auto segment_arg = [&](size_t i) -> Segment& {
-    need(args, i + 1, "... SEGMENT");
-    Segment* s = engine.segment(args[i]);
-    if (!s) throw ConfigError("no segment named " + args[i]);
-    return *s;
-  };
-  auto port_in = [&](Segment& seg, const std::string& name) -> uint16_t {
-    auto id = seg.find(name);
-    if (!id) throw ConfigError("no port named " + name + " in segment " + seg.name());
-    return *id;
-  };
-
-  if (cmd == "version") {
-    Value v = Value::object();
-    v.set("vswitchd", VSWITCH_VERSION).set("dpdk", rte_version());
-    return Reply{true, std::move(v), {}};
-  }
-  if (cmd == "shutdown") {
-    daemon_.shutdown();
-    return Reply{true, Value("shutting down"), {}};
-  }
-  if (cmd == "show") {
+  if (sub == "list") {
     Value segs = Value::array();
+    for (auto& s : engine.segments())
+      segs.push(segment_row(*s));
+    return done(std::move(segs));
+  }
+  if (sub == "show") {
+    need(args, 3, "segment show NAME");
+    return done(segment_info(args[2]));
+  }
+  if (sub == "add") {
+    need(args, 3, "segment add NAME[,key=value...]");
+    return done(Value(daemon_.add_segment(args[2]).name()));
+  }
+  if (sub == "set") {
+    need(args, 4, "segment set NAME key=value...");
+    Segment& seg = segment_arg(args, 2);
+    for (size_t i = 3; i < args.size(); ++i) {
+      const size_t eq = args[i].find('=');
+      if (eq == std::string::npos) throw ConfigError("'" + args[i] + "' is not key=value");
+      apply_segment_setting(seg, args[i].substr(0, eq), args[i].substr(eq + 1));
+    }
+    return done(segment_info(seg.name()));
+  }
+  throw ConfigError("usage: segment list|show|add|set ...");
+}
+
+Reply Commands::port(const Args& args) {
+  Engine& engine = daemon_.engine();
+  const std::string sub = args.size() > 1 ? args[1] : "";
+  if (sub == "list") {
+    if (args.size() > 2 && !engine.segment(args[2])) {
+      throw ConfigError("no segment named " + args[2]);
+    }
     Value ports = Value::array();
     for (auto& s : engine.segments()) {
-      segs.push(segment_row(*s));
+      if (args.size() > 2 && s->name() != args[2]) continue;
       s->for_each_port([&](uint16_t, Port& p) { ports.push(port_row(*s, p)); });
     }
-    Value listeners = Value::array();
-    for (auto& l : daemon_.listeners())
-      listeners.push(listener_row(*l));
-    const EngineStats& es = engine.stats();
-    Value eng = Value::object();
-    eng.set("idle", engine.options().idle == IdleMode::busy ? "busy" : "adaptive")
-        .set("rounds", es.rounds)
-        .set("sleeps", es.sleeps)
-        .set("frames", es.frames);
-    Value v = Value::object();
-    v.set("segments", std::move(segs))
-        .set("ports", std::move(ports))
-        .set("listeners", std::move(listeners))
-        .set("engine", std::move(eng));
-    return Reply{true, std::move(v), {}};
+    return done(std::move(ports));
   }
-  if (cmd == "segment") {
-    if (sub == "list") {
-      Value segs = Value::array();
-      for (auto& s : engine.segments())
-        segs.push(segment_row(*s));
-      return Reply{true, std::move(segs), {}};
-    }
-    if (sub == "show") {
-      need(args, 3, "segment show NAME");
-      return Reply{true, segment_info(args[2]), {}};
-    }
-    if (sub == "add") {
-      need(args, 3, "segment add NAME[,key=value...]");
-      return Reply{true, Value(daemon_.add_segment(args[2]).name()), {}};
-    }
-    if (sub == "set") {
-      need(args, 4, "segment set NAME key=value...");
-      Segment& seg = segment_arg(2);
-      for (size_t i = 3; i < args.size(); ++i) {
-        const size_t eq = args[i].find('=');
-        if (eq == std::string::npos) throw ConfigError("'" + args[i] + "' is not key=value");
-        apply_segment_setting(seg, args[i].substr(0, eq), args[i].substr(eq + 1));
-      }
-      return Reply{true, segment_info(seg.name()), {}};
-    }
+  if (sub == "show") {
+    need(args, 3, "port show NAME");
+    return done(port_info(args[2]));
   }
-  if (cmd == "port") {
-    if (sub == "list") {
-      Value ports = Value::array();
-      for (auto& s : engine.segments()) {
-        if (args.size() > 2 && s->name() != args[2]) continue;
-        s->for_each_port([&](uint16_t, Port& p) { ports.push(port_row(*s, p)); });
-      }
-      if (args.size() > 2 && !engine.segment(args[2])) {
-        throw ConfigError("no segment named " + args[2]);
-      }
-      return Reply{true, std::move(ports), {}};
-    }
-    if (sub == "show") {
-      need(args, 3, "port show NAME");
-      return Reply{true, port_info(args[2]), {}};
-    }
-    if (sub == "add") {
-      need(args, 3, "port add TYPE,key=value...");
-      const std::string name = daemon_.add_port(args[2]);
-      // A listener makes its ports as clients come: what was created is the listener.
-      if (const Listener* l = daemon_.find_listener(name)) return Reply{true, listener_row(*l), {}};
-      return Reply{true, port_info(name), {}};
-    }
-    if (sub == "del") {
-      need(args, 3, "port del NAME");
-      daemon_.remove_port(args[2]);
-      return Reply{true, Value("removed " + args[2]), {}};
-    }
-    if (sub == "set") {
-      need(args, 4, "port set NAME key=value...");
-      auto ref = engine.find_port(args[2]);
-      if (!ref) throw ConfigError("no port named " + args[2]);
-      PortSettings s = ref->segment->port(ref->id)->settings();
-      for (size_t i = 3; i < args.size(); ++i) {
-        const size_t eq = args[i].find('=');
-        if (eq == std::string::npos) throw ConfigError("'" + args[i] + "' is not key=value");
-        apply_port_setting(s, std::string_view(args[i]).substr(0, eq),
-                           std::string_view(args[i]).substr(eq + 1));
-      }
-      ref->segment->reconfigure(ref->id, s);
-      return Reply{true, port_info(s.name), {}};
-    }
+  if (sub == "add") {
+    need(args, 3, "port add TYPE,key=value...");
+    const std::string name = daemon_.add_port(args[2]);
+    // A listener makes its ports as clients come: what was created is the listener.
+    if (const Listener* l = daemon_.find_listener(name)) return done(listener_row(*l));
+    return done(port_info(name));
   }
-  if (cmd == "fdb") {
-    if (sub == "show") {
-      Segment& seg = segment_arg(2);
-      const auto vlan = option(args, 3, "vlan");
-      const auto port = option(args, 3, "port");
-      std::optional<MacAddr> mac;
-      if (auto m = option(args, 3, "mac")) mac = parse_mac(*m);
-      std::optional<uint16_t> port_id;
-      if (port) port_id = port_in(seg, *port);
-      Value rows = Value::array();
-      seg.fdb().for_each(engine.now_ms(), [&](const Fdb::Entry& e) {
-        if (vlan && std::to_string(e.vlan) != *vlan) return;
-        if (mac && e.mac != *mac) return;
-        if (port_id && e.port != *port_id) return;
-        Port* p = seg.port(e.port);
-        Value row = Value::object();
-        row.set("mac", e.mac.str())
-            .set("vlan", e.vlan)
-            .set("port", p ? p->name() : std::string("?"))
-            .set("type", e.is_static ? "static" : "learned")
-            .set("age_s", e.idle_s);
-        rows.push(std::move(row));
-      });
-      return Reply{true, std::move(rows), {}};
-    }
-    if (sub == "flush") {
-      Segment& seg = segment_arg(2);
-      size_t n;
-      if (auto port = option(args, 3, "port")) {
-        n = seg.flush_fdb(port_in(seg, *port));
-      } else {
-        n = seg.flush_fdb();
-      }
-      Value v = Value::object();
-      v.set("flushed", static_cast<uint64_t>(n));
-      return Reply{true, std::move(v), {}};
-    }
-    if (sub == "add") {
-      need(args, 5, "fdb add SEGMENT MAC PORT [VLAN]");
-      Segment& seg = segment_arg(2);
-      const MacAddr mac = parse_mac(args[3]);
-      const uint16_t id = port_in(seg, args[4]);
-      const uint16_t vlan =
-          args.size() > 5 ? static_cast<uint16_t>(parse_uint("vlan", args[5], 0, kVlanMax)) : 0;
-      if (!PortVlan::from(seg.port(id)->settings().vlan).member.test(vlan)) {
-        throw ConfigError("port " + args[4] + " is not in VLAN " + std::to_string(vlan));
-      }
-      if (!seg.fdb().add_static(Fdb::key(mac.bits(), vlan), id)) {
-        throw ConfigError("the FDB of " + seg.name() + " is full of static entries");
-      }
-      return Reply{true, Value("added"), {}};
-    }
-    if (sub == "del") {
-      need(args, 4, "fdb del SEGMENT MAC [VLAN]");
-      Segment& seg = segment_arg(2);
-      const MacAddr mac = parse_mac(args[3]);
-      const uint16_t vlan =
-          args.size() > 4 ? static_cast<uint16_t>(parse_uint("vlan", args[4], 0, kVlanMax)) : 0;
-      if (!seg.fdb().remove(Fdb::key(mac.bits(), vlan))) {
-        throw ConfigError("no entry for " + args[3] + " in VLAN " + std::to_string(vlan));
-      }
-      return Reply{true, Value("deleted"), {}};
-    }
+  if (sub == "del") {
+    need(args, 3, "port del NAME");
+    daemon_.remove_port(args[2]);
+    return done(Value("removed " + args[2]));
   }
-  if (cmd == "nat" && sub == "hostfwd") {
-    need(args, 5, "nat hostfwd add|del PORT RULE");
-    auto ref = engine.find_port(args[3]);
-    auto* nat = ref ? dynamic_cast<plugs::nat::NatPort*>(ref->segment->port(ref->id)) : nullptr;
-    if (!nat) throw ConfigError("no nat port named " + args[3]);
-    const auto rule = plugs::nat::HostForward::parse(args[4]);
-    if (args[2] == "add") {
-      nat->add_forward(rule);
-    } else if (args[2] == "del") {
-      nat->remove_forward(rule);
-    } else {
-      throw ConfigError("usage: nat hostfwd add|del PORT RULE");
+  if (sub == "set") {
+    need(args, 4, "port set NAME key=value...");
+    auto ref = engine.find_port(args[2]);
+    if (!ref) throw ConfigError("no port named " + args[2]);
+    PortSettings s = ref->segment->port(ref->id)->settings();
+    for (size_t i = 3; i < args.size(); ++i) {
+      const size_t eq = args[i].find('=');
+      if (eq == std::string::npos) throw ConfigError("'" + args[i] + "' is not key=value");
+      apply_port_setting(s, std::string_view(args[i]).substr(0, eq),
+                         std::string_view(args[i]).substr(eq + 1));
     }
-    return Reply{true, port_info(args[3]), {}};
+    ref->segment->reconfigure(ref->id, s);
+    return done(port_info(s.name));
   }
-  if (cmd == "dhcp" && sub == "leases") {
-    if (args.size() > 3) throw ConfigError("usage: dhcp leases [SEGMENT]");
-    if (args.size() > 2) segment_arg(2);
+  throw ConfigError("usage: port list|show|add|del|set ...");
+}
+
+Reply Commands::fdb(const Args& args) {
+  const std::string sub = args.size() > 1 ? args[1] : "";
+  if (sub == "show") {
+    Segment& seg = segment_arg(args, 2);
+    const auto vlan = option(args, 3, "vlan");
+    const auto port = option(args, 3, "port");
+    std::optional<MacAddr> mac;
+    if (auto m = option(args, 3, "mac")) mac = parse_mac(*m);
+    std::optional<uint16_t> port_id;
+    if (port) port_id = port_in(seg, *port);
     Value rows = Value::array();
-    engine.for_each_port([&](Segment& seg, uint16_t, Port& p) {
-      auto* server = dynamic_cast<plugs::dhcp::DhcpPort*>(&p);
-      if (!server || (args.size() > 2 && seg.name() != args[2])) return;
-      for (const plugs::dhcp::LeaseRow& l : server->leases()) {
-        Value row = Value::object();
-        row.set("segment", seg.name())
-            .set("mac", l.mac.str())
-            .set("ip", plugs::ipv4_string(l.address))
-            .set("hostname", l.hostname)
-            .set("expires_in", l.expires_in ? Value(*l.expires_in) : Value())
-            .set("state", l.state);
-        rows.push(std::move(row));
-      }
+    seg.fdb().for_each(daemon_.engine().now_ms(), [&](const Fdb::Entry& e) {
+      if (vlan && std::to_string(e.vlan) != *vlan) return;
+      if (mac && e.mac != *mac) return;
+      if (port_id && e.port != *port_id) return;
+      Port* p = seg.port(e.port);
+      Value row = Value::object();
+      row.set("mac", e.mac.str())
+          .set("vlan", e.vlan)
+          .set("port", p ? p->name() : std::string("?"))
+          .set("type", e.is_static ? "static" : "learned")
+          .set("age_s", e.idle_s);
+      rows.push(std::move(row));
     });
-    return Reply{true, std::move(rows), {}};
+    return done(std::move(rows));
   }
-  if (cmd == "counters" && sub == "reset") {
-    uint64_t n = 0;
-    engine.for_each_port([&](Segment&, uint16_t, Port& p) {
-      if (args.size() > 2 && p.name() != args[2]) return;
-      p.counters() = PortCounters{};
-      ++n;
-    });
-    if (args.size() > 2 && n == 0) throw ConfigError("no port named " + args[2]);
-    return Reply{true, Value("reset " + std::to_string(n) + " ports"), {}};
+  if (sub == "flush") {
+    Segment& seg = segment_arg(args, 2);
+    const auto port = option(args, 3, "port");
+    const size_t n = port ? seg.flush_fdb(port_in(seg, *port)) : seg.flush_fdb();
+    Value v = Value::object();
+    v.set("flushed", static_cast<uint64_t>(n));
+    return done(std::move(v));
   }
-  return Reply::fail("unknown command '" + cmd + (sub.empty() ? "" : " " + sub) + "'; try 'help'");
+  if (sub == "add") {
+    need(args, 5, "fdb add SEGMENT MAC PORT [VLAN]");
+    Segment& seg = segment_arg(args, 2);
+    const MacAddr mac = parse_mac(args[3]);
+    const uint16_t id = port_in(seg, args[4]);
+    const uint16_t vlan =
+        args.size() > 5 ? static_cast<uint16_t>(parse_uint("vlan", args[5], 0, kVlanMax)) : 0;
+    if (!PortVlan::from(seg.port(id)->settings().vlan).member.test(vlan)) {
+      throw ConfigError("port " + args[4] + " is not in VLAN " + std::to_string(vlan));
+    }
+    if (!seg.fdb().add_static(Fdb::key(mac.bits(), vlan), id)) {
+      throw ConfigError("the FDB of " + seg.name() + " is full of static entries");
+    }
+    return done(Value("added"));
+  }
+  if (sub == "del") {
+    need(args, 4, "fdb del SEGMENT MAC [VLAN]");
+    Segment& seg = segment_arg(args, 2);
+    const MacAddr mac = parse_mac(args[3]);
+    const uint16_t vlan =
+        args.size() > 4 ? static_cast<uint16_t>(parse_uint("vlan", args[4], 0, kVlanMax)) : 0;
+    if (!seg.fdb().remove(Fdb::key(mac.bits(), vlan))) {
+      throw ConfigError("no entry for " + args[3] + " in VLAN " + std::to_string(vlan));
+    }
+    return done(Value("deleted"));
+  }
+  throw ConfigError("usage: fdb show|flush|add|del SEGMENT ...");
+}
+
+Reply Commands::nat(const Args& args) {
+  need(args, 5, "nat hostfwd add|del PORT RULE");
+  if (args[1] != "hostfwd") throw ConfigError("usage: nat hostfwd add|del PORT RULE");
+  Engine& engine = daemon_.engine();
+  auto ref = engine.find_port(args[3]);
+  auto* nat = ref ? dynamic_cast<plugs::nat::NatPort*>(ref->segment->port(ref->id)) : nullptr;
+  if (!nat) throw ConfigError("no nat port named " + args[3]);
+  const auto rule = plugs::nat::HostForward::parse(args[4]);
+  if (args[2] == "add") {
+    nat->add_forward(rule);
+  } else if (args[2] == "del") {
+    nat->remove_forward(rule);
+  } else {
+    throw ConfigError("usage: nat hostfwd add|del PORT RULE");
+  }
+  return done(port_info(args[3]));
+}
+
+Reply Commands::dhcp(const Args& args) {
+  if (args.size() < 2 || args[1] != "leases" || args.size() > 3) {
+    throw ConfigError("usage: dhcp leases [SEGMENT]");
+  }
+  if (args.size() > 2) segment_arg(args, 2);
+  Value rows = Value::array();
+  daemon_.engine().for_each_port([&](Segment& seg, uint16_t, Port& p) {
+    auto* server = dynamic_cast<plugs::dhcp::DhcpPort*>(&p);
+    if (!server || (args.size() > 2 && seg.name() != args[2])) return;
+    for (const plugs::dhcp::LeaseRow& l : server->leases()) {
+      Value row = Value::object();
+      row.set("segment", seg.name())
+          .set("mac", l.mac.str())
+          .set("ip", plugs::ipv4_string(l.address))
+          .set("hostname", l.hostname)
+          .set("expires_in", l.expires_in ? Value(*l.expires_in) : Value())
+          .set("state", l.state);
+      rows.push(std::move(row));
+    }
+  });
+  return done(std::move(rows));
+}
+
+Reply Commands::counters(const Args& args) {
+  if (args.size() < 2 || args[1] != "reset") throw ConfigError("usage: counters reset [PORT]");
+  uint64_t n = 0;
+  daemon_.engine().for_each_port([&](Segment&, uint16_t, Port& p) {
+    if (args.size() > 2 && p.name() != args[2]) return;
+    p.counters() = PortCounters{};
+    ++n;
+  });
+  if (args.size() > 2 && n == 0) throw ConfigError("no port named " + args[2]);
+  return done(Value("reset " + std::to_string(n) + " ports"));
+}
+
+// Every command, by its first word.
+const std::map<std::string, Commands::Handler, std::less<>>& Commands::table() {
+  static const std::map<std::string, Handler, std::less<>> commands = {
+      {"help", &Commands::help},         {"version", &Commands::version},
+      {"shutdown", &Commands::shutdown}, {"show", &Commands::show},
+      {"segment", &Commands::segment},   {"port", &Commands::port},
+      {"fdb", &Commands::fdb},           {"nat", &Commands::nat},
+      {"dhcp", &Commands::dhcp},         {"counters", &Commands::counters},
+  };
+  return commands;
+}
+
+Reply Commands::run(const Args& args) try {
+  if (args.empty()) return help(args);
+  const auto it = table().find(args[0]);
+  if (it == table().end()) return Reply::fail("unknown command '" + args[0] + "'; try 'help'");
+  return (this->*(it->second))(args);
 } catch (const ConfigError& e) {
   return Reply::fail(e.what());
 } catch (const std::exception& e) {
@@ -412,19 +454,20 @@ Reply Commands::run(const std::vector<std::string>& args) try {
   return Reply::fail(std::string("internal error: ") + e.what());
 }
 
-std::string Commands::serve(const std::string& request) {
+Served Commands::serve(const std::string& request) {
   auto req = Value::parse_json(request);
   const Value* args = req ? req->get("args") : nullptr;
-  if (!args || !args->is_array()) return "error\nmalformed request\n";
+  if (!args || !args->is_array()) return Served{"error\nmalformed request\n", nullptr};
   std::vector<std::string> argv;
   for (const Value& a : args->items())
     argv.push_back(a.as_string());
   const Value* format = req->get("format");
   const bool json = format && format->as_string() == "json";
   Reply r = run(argv);
-  if (!r.ok) return "error\n" + r.error + "\n";
-  if (json) return "ok\n" + r.body.json() + "\n";
-  return "ok\n" + r.body.text();
+  if (!r.ok) return Served{"error\n" + r.error + "\n", nullptr};
+  // A stream's bytes follow its "ok" line as they come, in their own format.
+  if (r.stream) return Served{"ok\n", std::move(r.stream)};
+  return Served{"ok\n" + (json ? r.body.json() + "\n" : r.body.text()), nullptr};
 }
 
 }  // namespace vswitch::daemon

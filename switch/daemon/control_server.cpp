@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/unix_socket.hpp"
 #include "vswitch/log.hpp"
 
@@ -14,6 +16,11 @@ constexpr size_t kMaxRequest = 64 * 1024;
 // A client that neither finishes its request nor reads its reply for this long is dropped, so
 // idle connections cannot hold the daemon's descriptors.
 constexpr uint64_t kIdleTimeoutMs = 10000;
+// How much of a stream waits for its client in the daemon; the rest waits in the stream's own
+// bounded buffer, which loses what does not fit (a capture counts what it lost).
+constexpr size_t kStreamBacklog = 1024 * 1024;
+// A stream is pulled this often, and whenever its client can take more.
+constexpr uint32_t kStreamPullMs = 10;
 }  // namespace
 
 ControlServer::ControlServer(Engine& engine, std::string path, mode_t mode, Handler handler)
@@ -26,6 +33,7 @@ ControlServer::ControlServer(Engine& engine, std::string path, mode_t mode, Hand
 
 ControlServer::~ControlServer() {
   engine_.cancel(timer_);
+  if (pump_timer_) engine_.cancel(pump_timer_);
   clients_.clear();
   engine_.unwatch(listen_fd_.get());
   listen_fd_.reset();
@@ -41,11 +49,15 @@ void ControlServer::accept_clients() {
     auto on_ready = [this, fd](uint32_t events) {
       auto it = clients_.find(fd);
       if (it == clients_.end()) return;
-      it->second->on_events(events);
-      if (it->second->done()) clients_.erase(it);
+      it->second.connection->on_events(events);
+      pump(it->second);
+      if (it->second.connection->done()) {
+        clients_.erase(it);
+        update_pump_timer();
+      }
     };
-    clients_[fd] = std::make_unique<LineConnection>(
-        engine_, plugs::Fd(fd), LineConnection::Limits{kMaxRequest, kMaxRequest}, on_line,
+    clients_[fd].connection = std::make_unique<LineConnection>(
+        engine_, plugs::Fd(fd), LineConnection::Limits{kMaxRequest, kStreamBacklog}, on_line,
         on_ready);
   }
 }
@@ -54,16 +66,71 @@ void ControlServer::on_request(LineConnection& c, std::string_view line, bool to
   if (too_long) {
     log(LogLevel::warn, "control: request over %zu bytes, closing", kMaxRequest);
     c.send("error\nrequest over " + std::to_string(kMaxRequest) + " bytes\n");
-  } else {
-    c.send(handler_(std::string(line)));
+    c.finish();
+    return;
   }
-  c.finish();
+  Served served = handler_(std::string(line));
+  c.send(served.bytes);
+  if (!served.stream) {
+    c.finish();
+    return;
+  }
+  c.hold();
+  clients_.at(c.fd()).stream = std::move(served.stream);
+  update_pump_timer();
+}
+
+void ControlServer::pump(Client& c) {
+  if (!c.stream) return;
+  LineConnection& conn = *c.connection;
+  if ((conn.input_ended() || conn.done()) && !c.stopped) {
+    c.stream->stop();
+    c.stopped = true;
+  }
+  if (conn.done()) {
+    c.stream.reset();  // nobody to tell the rest to
+    return;
+  }
+  std::string chunk;
+  while (conn.unsent() < kStreamBacklog) {
+    chunk.clear();
+    const bool more = c.stream->pull(chunk, kStreamBacklog - conn.unsent());
+    conn.send(chunk);
+    if (!more) {
+      c.stream.reset();
+      conn.finish();
+      break;
+    }
+    if (chunk.empty()) break;
+  }
+  conn.flush();
+}
+
+void ControlServer::pump_all() {
+  for (auto it = clients_.begin(); it != clients_.end();) {
+    pump(it->second);
+    it = it->second.connection->done() ? clients_.erase(it) : std::next(it);
+  }
+  update_pump_timer();
+}
+
+void ControlServer::update_pump_timer() {
+  const bool streaming =
+      std::any_of(clients_.begin(), clients_.end(), [](const auto& c) { return c.second.stream; });
+  if (streaming && !pump_timer_) {
+    pump_timer_ = engine_.every(kStreamPullMs, [this](uint64_t) { pump_all(); });
+  } else if (!streaming && pump_timer_) {
+    engine_.cancel(pump_timer_);
+    pump_timer_ = 0;
+  }
 }
 
 void ControlServer::expire_idle(uint64_t now_ms) {
   const size_t before = clients_.size();
-  std::erase_if(clients_,
-                [&](const auto& c) { return c.second->idle_ms(now_ms) >= kIdleTimeoutMs; });
+  // A stream may be quiet for long (a capture of an idle port): its client is not idle.
+  std::erase_if(clients_, [&](const auto& c) {
+    return !c.second.stream && c.second.connection->idle_ms(now_ms) >= kIdleTimeoutMs;
+  });
   if (clients_.size() < before) {
     log(LogLevel::info, "control: dropped %zu clients idle for %lu s", before - clients_.size(),
         static_cast<unsigned long>(kIdleTimeoutMs / 1000));

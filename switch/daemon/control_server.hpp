@@ -1,7 +1,9 @@
 // The control socket: a Unix stream socket, owner-only by default. One request per connection:
 // a JSON object {"args": [...], "format": "text"|"json"} on one line; the reply is "ok" or
-// "error" on the first line, then the body, then EOF. Served between rounds on the engine's
-// thread, so commands never race the datapath.
+// "error" on the first line, then the body, then EOF. A streaming reply (a capture) goes on
+// for as long as it has more to say and the client reads it; the client ends it early by
+// closing its side of the socket, and still reads the stream's tail. Served between rounds on
+// the engine's thread, so commands never race the datapath.
 #pragma once
 
 #include <functional>
@@ -9,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "commands.hpp"
 #include "common/acceptor.hpp"
 #include "common/fd.hpp"
 #include "line_connection.hpp"
@@ -18,8 +21,7 @@ namespace vswitch::daemon {
 
 class ControlServer {
  public:
-  // handler: request line in, reply bytes out.
-  using Handler = std::function<std::string(const std::string& request)>;
+  using Handler = std::function<Served(const std::string& request)>;
 
   ControlServer(Engine& engine, std::string path, mode_t mode, Handler handler);
   ~ControlServer();
@@ -27,9 +29,19 @@ class ControlServer {
   const std::string& path() const { return path_; }
 
  private:
+  struct Client {
+    std::unique_ptr<LineConnection> connection;
+    std::shared_ptr<Stream> stream;  // while a streaming reply goes on
+    bool stopped = false;            // the stream was told the client is done
+  };
+
   void accept_clients();
   void on_request(LineConnection& c, std::string_view line, bool too_long);
   void expire_idle(uint64_t now_ms);
+  // Moves a stream's ready bytes to its client while the client keeps up.
+  void pump(Client& c);
+  void pump_all();
+  void update_pump_timer();
 
   Engine& engine_;
   std::string path_;
@@ -37,7 +49,8 @@ class ControlServer {
   plugs::Fd listen_fd_;
   plugs::Acceptor acceptor_{"control socket"};
   Engine::TimerId timer_ = 0;
-  std::map<int, std::unique_ptr<LineConnection>> clients_;
+  Engine::TimerId pump_timer_ = 0;  // only while a stream goes on
+  std::map<int, Client> clients_;
 };
 
 }  // namespace vswitch::daemon

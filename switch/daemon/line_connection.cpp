@@ -36,6 +36,12 @@ void LineConnection::send(std::string_view bytes) {
   out_.append(bytes);
 }
 
+void LineConnection::flush() {
+  if (done_) return;
+  write_output();
+  if (!done_) update_interest();
+}
+
 void LineConnection::finish() {
   finishing_ = true;
 }
@@ -71,6 +77,7 @@ void LineConnection::take_lines() {
       discarding_ = false;  // the end of a line already refused
       continue;
     }
+    if (held_) continue;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     const bool too_long = line.size() > limits_.max_line;
     on_line_(*this, too_long ? line.substr(0, limits_.max_line) : line, too_long);
@@ -78,11 +85,13 @@ void LineConnection::take_lines() {
   in_.erase(0, start);
   if (in_.size() > limits_.max_line && in_.find('\n') == std::string::npos) {
     // The rest of an over-long line is read and thrown away up to its newline.
-    if (!discarding_) on_line_(*this, std::string_view(in_).substr(0, limits_.max_line), true);
+    if (!discarding_ && !held_) {
+      on_line_(*this, std::string_view(in_).substr(0, limits_.max_line), true);
+    }
     discarding_ = true;
     in_.clear();
   }
-  if (eof_ && (in_.empty() || discarding_) && !finishing_) finish();
+  if (eof_ && (in_.empty() || discarding_) && !finishing_ && !held_) finish();
 }
 
 void LineConnection::write_output() {

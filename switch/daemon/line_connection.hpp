@@ -39,8 +39,15 @@ class LineConnection {
   int fd() const { return fd_.get(); }
   void on_events(uint32_t events);
   void send(std::string_view bytes);
+  // Writes what send() queued from outside on_events() (a stream's next bytes).
+  void flush();
   // No more lines are taken; the connection is done once what is queued has been sent.
   void finish();
+  // The reply to the line taken goes on (a stream): later lines are ignored, and the end of the
+  // client's input no longer finishes the connection; finish() does.
+  void hold() { held_ = true; }
+  // The client will send nothing more (it closed its side, or hung up).
+  bool input_ended() const { return eof_; }
   // The client hung up or failed, or finish() was called and everything was sent: the owner
   // drops the connection.
   bool done() const { return done_; }
@@ -65,6 +72,7 @@ class LineConnection {
   size_t out_head_ = 0;
   bool eof_ = false;        // the client will send nothing more
   bool finishing_ = false;  // finish() was called
+  bool held_ = false;       // hold() was called
   bool done_ = false;
   uint32_t interest_;
   uint64_t last_activity_ms_;

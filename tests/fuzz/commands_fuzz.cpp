@@ -36,7 +36,7 @@ void request(FuzzDaemon& d, const std::string& line) {
       }
     }
     if (!allowed(d, args)) return;
-    const std::string reply = commands.serve(line);
+    const std::string reply = commands.serve(line).bytes;
     require(reply.starts_with("ok\n") || reply.starts_with("error\n"), "a reply says ok or error");
     return;
   }
