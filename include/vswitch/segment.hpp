@@ -17,6 +17,7 @@
 #include "vswitch/log.hpp"
 #include "vswitch/policy.hpp"
 #include "vswitch/port.hpp"
+#include "vswitch/tap.hpp"
 #include "vswitch/vlan.hpp"
 
 namespace vswitch {
@@ -86,6 +87,11 @@ class Segment {
   size_t flush_fdb();
   size_t flush_fdb(uint16_t port);
 
+  // Shows the port's frames to `tap` until remove_tap() or the port's detach (which tells the
+  // tap). The caller keeps the tap alive meanwhile.
+  void add_tap(uint16_t port, PortTap* tap);
+  void remove_tap(uint16_t port, PortTap* tap);
+
   Fdb& fdb() { return fdb_; }
   const Fdb& fdb() const { return fdb_; }
   const SegmentCounters& counters() const { return counters_; }
@@ -98,6 +104,7 @@ class Segment {
     uint32_t mtu = kDefaultMtu;
     uint16_t tx_n = 0;
     bool dirty = false;  // listed in dirty_
+    std::vector<PortTap*> taps;
     std::array<rte_mbuf*, kTxBurstMax> tx{};
   };
   struct Meta;
@@ -110,6 +117,10 @@ class Segment {
   rte_mbuf* in_form(const Meta& f, bool want_tag, bool may_modify);
   void deliver_group(const std::vector<uint16_t>& outs, rte_mbuf* m);
   void enqueue(uint16_t out, rte_mbuf* m);
+  // Counts a frame dropped on the port, shows it to the port's taps, frees it.
+  void drop(Slot& s, rte_mbuf* m, DropReason why, TapPoint where);
+  // The same for a frame that is not freed here (others still take it).
+  void note_drop(const Slot& s, const rte_mbuf* m, DropReason why, TapPoint where);
   void transmit(Slot& s);
   void note_move(const Meta& f, uint16_t in, const Fdb::LearnResult& r, uint64_t now_ms);
 

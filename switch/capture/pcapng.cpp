@@ -59,14 +59,15 @@ uint32_t PcapngWriter::add_interface(std::string_view name, std::string_view des
 }
 
 void PcapngWriter::packet(uint32_t interface, uint64_t time_ns, std::span<const uint8_t> frame,
-                          Direction direction, std::string_view comment) {
+                          Direction direction, std::string_view comment, uint32_t wire_length) {
   const size_t kept = std::min<size_t>(frame.size(), snaplens_.at(interface));
+  const size_t original = std::max<size_t>(wire_length, frame.size());
   begin(kEnhancedPacket);
   u32(interface);
   u32(static_cast<uint32_t>(time_ns >> 32));
   u32(static_cast<uint32_t>(time_ns));
   u32(static_cast<uint32_t>(kept));
-  u32(static_cast<uint32_t>(frame.size()));
+  u32(static_cast<uint32_t>(original));
   bytes(frame.first(kept));
   if (!comment.empty()) option(kOptComment, comment);
   if (direction != Direction::unknown) {

@@ -25,9 +25,10 @@ class PcapngWriter {
   // An interface for each port, numbered from 0 in the order added.
   uint32_t add_interface(std::string_view name, std::string_view description,
                          uint32_t snaplen = 262144);
-  // The first `snaplen` bytes of the frame (its interface's), the whole length recorded.
+  // The first `snaplen` bytes of the frame (its interface's), the whole length recorded: the
+  // frame's, or `wire_length` when the frame given was already cut.
   void packet(uint32_t interface, uint64_t time_ns, std::span<const uint8_t> frame,
-              Direction direction, std::string_view comment = {});
+              Direction direction, std::string_view comment = {}, uint32_t wire_length = 0);
   // What the interface saw and what the capture could not keep.
   void statistics(uint32_t interface, uint64_t time_ns, uint64_t received, uint64_t dropped);
 

@@ -129,6 +129,8 @@ std::unique_ptr<Port> Segment::detach(uint16_t id) {
   std::erase(dirty_, id);
   s.dirty = false;
   fdb_.flush_port(id);
+  for (PortTap* tap : s.taps)
+    tap->detached();
   auto port = std::move(s.port);
   slots_[id].reset();
   std::erase(active_, id);
@@ -201,6 +203,10 @@ void Segment::process(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms)
   Slot& is = *slots_[in];
   PortCounters& ic = is.port->counters();
   const bool hub = settings_.forwarding == Forwarding::hub;
+  if (!is.taps.empty()) [[unlikely]] {
+    for (PortTap* tap : is.taps)
+      tap->frames(TapPoint::received, pkts, n);
+  }
 
   // A table that fits in the cache gains nothing from prefetching, and pays for the hashing.
   const bool prefetch = !hub && fdb_.large();
@@ -215,15 +221,13 @@ void Segment::process(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms)
       ic.in_packets++;
       ic.in_bytes += len;
       if (len < kEtherHeaderLen) {
-        ic.drop(DropReason::runt);
-        rte_pktmbuf_free(m);
+        drop(is, m, DropReason::runt, TapPoint::received);
         continue;
       }
       // The headers we read must sit in the first segment.
       if (m->data_len < std::min(len, kEtherHeaderLen + 2 * kVlanTagLen) &&
           rte_pktmbuf_linearize(m) != 0) {
-        ic.drop(DropReason::no_buffer);
-        rte_pktmbuf_free(m);
+        drop(is, m, DropReason::no_buffer, TapPoint::received);
         continue;
       }
       const auto* frame = rte_pktmbuf_mtod(m, const uint8_t*);
@@ -238,8 +242,7 @@ void Segment::process(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms)
         if (!cls) {
           const bool truncated_tag =
               load_be16(frame + 12) == kEtherTypeVlan && len < kEtherHeaderLen + kVlanTagLen;
-          ic.drop(truncated_tag ? DropReason::runt : DropReason::vlan);
-          rte_pktmbuf_free(m);
+          drop(is, m, truncated_tag ? DropReason::runt : DropReason::vlan, TapPoint::received);
           continue;
         }
         f.vlan = cls->vlan;
@@ -248,8 +251,7 @@ void Segment::process(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms)
       }
       f.payload = len - kEtherHeaderLen - (f.tagged ? kVlanTagLen : 0);
       if (f.payload > is.mtu) {
-        ic.drop(DropReason::oversize);
-        rte_pktmbuf_free(m);
+        drop(is, m, DropReason::oversize, TapPoint::received);
         continue;
       }
       f.m = m;
@@ -311,32 +313,27 @@ void Segment::forward(uint16_t in, const Meta& f) {
   }
   Slot& is = *slots_[in];
   if (out == in) {
-    is.port->counters().drop(DropReason::hairpin);
-    rte_pktmbuf_free(f.m);
+    drop(is, f.m, DropReason::hairpin, TapPoint::received);
     return;
   }
   Slot& os = *slots_[out];
   if (!settings_.policy.matrix.allows(is.role, os.role)) {
-    is.port->counters().drop(DropReason::policy);
-    rte_pktmbuf_free(f.m);
+    drop(is, f.m, DropReason::policy, TapPoint::received);
     return;
   }
   // The FDB was learned under the old VLAN settings only until the port's flush; re-check
   // anyway, as a Linux bridge's should_deliver() does, so no entry can leak a VLAN.
   if (!os.vlan.member.test(f.vlan)) {
-    is.port->counters().drop(DropReason::vlan);
-    rte_pktmbuf_free(f.m);
+    drop(is, f.m, DropReason::vlan, TapPoint::received);
     return;
   }
   if (f.payload > os.mtu) {
-    os.port->counters().drop(DropReason::oversize);
-    rte_pktmbuf_free(f.m);
+    drop(os, f.m, DropReason::oversize, TapPoint::sent);
     return;
   }
   rte_mbuf* m = in_form(f, os.vlan.egress_tagged.test(f.vlan), true);
   if (m == nullptr) {
-    os.port->counters().drop(DropReason::no_buffer);
-    rte_pktmbuf_free(f.m);
+    drop(os, f.m, DropReason::no_buffer, TapPoint::sent);
     return;
   }
   if (m != f.m) rte_pktmbuf_free(f.m);
@@ -369,7 +366,7 @@ void Segment::flood(uint16_t in, const Meta& f, const std::vector<uint16_t>& mem
     const Slot& os = *slots_[out];
     if (!matrix.allows(is.role, os.role)) continue;
     if (f.payload > os.mtu) {
-      os.port->counters().drop(DropReason::oversize);
+      note_drop(os, f.m, DropReason::oversize, TapPoint::sent);
       continue;
     }
     // A hub sends every frame as it came; so does a switch to ports wanting the same form.
@@ -435,11 +432,37 @@ void Segment::transmit(Slot& s) {
   for (uint16_t i = 0; i < n; ++i)
     lengths[i] = s.tx[i]->pkt_len;
   s.tx_n = 0;
+  if (!s.taps.empty()) [[unlikely]] {
+    for (PortTap* tap : s.taps)
+      tap->frames(TapPoint::sent, s.tx.data(), n);
+  }
   const uint16_t sent = s.port->transmit(s.tx.data(), n);
   PortCounters& c = s.port->counters();
   c.out_packets += sent;
   for (uint16_t i = 0; i < sent; ++i)
     c.out_bytes += lengths[i];
+}
+
+void Segment::drop(Slot& s, rte_mbuf* m, DropReason why, TapPoint where) {
+  note_drop(s, m, why, where);
+  rte_pktmbuf_free(m);
+}
+
+void Segment::note_drop(const Slot& s, const rte_mbuf* m, DropReason why, TapPoint where) {
+  s.port->counters().drop(why);
+  if (!s.taps.empty()) [[unlikely]] {
+    for (PortTap* tap : s.taps)
+      tap->dropped(where, m, why);
+  }
+}
+
+void Segment::add_tap(uint16_t id, PortTap* tap) {
+  if (!port(id)) throw ConfigError("no such port");
+  slots_[id]->taps.push_back(tap);
+}
+
+void Segment::remove_tap(uint16_t id, PortTap* tap) {
+  if (port(id)) std::erase(slots_[id]->taps, tap);
 }
 
 void Segment::flush() {

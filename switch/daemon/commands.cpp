@@ -105,6 +105,9 @@ std::string Commands::usage() {
          "  nat hostfwd add|del PORT RULE         RULE as QEMU's: tcp::2222-:22\n"
          "  dhcp leases [SEGMENT]                 the DHCP servers' leases and reservations\n"
          "  counters reset [PORT]\n"
+         "  capture PORT[,PORT...] [--direction in|out|both|none] [--drops] [--filter EXPR]\n"
+         "          [--count N] [--snaplen N]   a pcapng stream (vswitchctl capture ... -w "
+         "FILE|-)\n"
          "  version | shutdown | help\n";
 }
 
@@ -431,13 +434,17 @@ Reply Commands::counters(const Args& args) {
 
 // Every command, by its first word.
 const std::map<std::string, Commands::Handler, std::less<>>& Commands::table() {
+  // One command a line.
+  // clang-format off
   static const std::map<std::string, Handler, std::less<>> commands = {
       {"help", &Commands::help},         {"version", &Commands::version},
       {"shutdown", &Commands::shutdown}, {"show", &Commands::show},
       {"segment", &Commands::segment},   {"port", &Commands::port},
       {"fdb", &Commands::fdb},           {"nat", &Commands::nat},
       {"dhcp", &Commands::dhcp},         {"counters", &Commands::counters},
+      {"capture", &Commands::capture},
   };
+  // clang-format on
   return commands;
 }
 

@@ -79,9 +79,6 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds tim
   }
 }
 
-namespace {
-
-// waitpid with a deadline; the status or nullopt.
 std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
   std::optional<int> result;
   wait_until(
@@ -104,6 +101,8 @@ std::string slurp(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
+
+namespace {
 
 void drop_to_nobody() {
   passwd* pw = getpwnam("nobody");

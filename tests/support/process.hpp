@@ -32,6 +32,10 @@ class TempDir {
 };
 
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
+// waitpid with a deadline: the exit status (128 + signal when killed), or nullopt.
+std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds timeout);
+// A file's whole content, empty when it cannot be read.
+std::string slurp(const std::string& path);
 
 // Starts argv[0] (a path) with its stdout and stderr in these files, /dev/null for an empty
 // name; the child dies with the test. `in_child` runs in the child before exec (to drop

@@ -1,0 +1,156 @@
+#include "capture/capture_session.hpp"
+
+#include <rte_mbuf.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace vswitch::capture {
+
+namespace {
+
+uint64_t realtime_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+constexpr int8_t kNoReason = -1;
+
+}  // namespace
+
+// One captured port: the tap the segment calls, and the port's own counts.
+class CaptureSession::Watch final : public PortTap {
+ public:
+  Watch(CaptureSession& session, CapturedPort port, uint32_t interface)
+      : session_(session), port_(std::move(port)), interface_(interface) {
+    stats_.name = port_.name;
+  }
+  ~Watch() override {
+    if (attached_) port_.segment->remove_tap(port_.id, this);
+  }
+
+  void attach() {
+    port_.segment->add_tap(port_.id, this);
+    attached_ = true;
+  }
+
+  void frames(TapPoint where, rte_mbuf* const* pkts, uint16_t n) override {
+    const CaptureOptions& o = session_.options_;
+    if (session_.ended_ || !(where == TapPoint::received ? o.received : o.sent)) return;
+    const uint64_t now = realtime_ns();
+    const Direction d = direction(where);
+    for (uint16_t i = 0; i < n; ++i)
+      session_.offer(*this, d, pkts[i], kNoReason, now);
+  }
+
+  void dropped(TapPoint where, const rte_mbuf* m, DropReason why) override {
+    if (session_.ended_ || !session_.options_.drops) return;
+    session_.offer(*this, direction(where), m, static_cast<int8_t>(why), realtime_ns());
+  }
+
+  void detached() override {
+    attached_ = false;
+    session_.port_left();
+  }
+
+  uint32_t interface() const { return interface_; }
+  PortCaptureStats& stats() { return stats_; }
+  const PortCaptureStats& stats() const { return stats_; }
+
+ private:
+  static Direction direction(TapPoint where) {
+    return where == TapPoint::received ? Direction::inbound : Direction::outbound;
+  }
+
+  CaptureSession& session_;
+  CapturedPort port_;
+  uint32_t interface_;
+  bool attached_ = false;
+  PortCaptureStats stats_;
+};
+
+CaptureSession::CaptureSession(std::vector<CapturedPort> ports, CaptureOptions options)
+    : options_(std::move(options)), filter_(options_.filter, options_.snaplen) {
+  filling_.reserve(options_.buffer);
+  draining_.reserve(options_.buffer);
+  for (CapturedPort& p : ports) {
+    const uint32_t interface = writer_.add_interface(p.name, p.description, options_.snaplen);
+    watches_.push_back(std::make_unique<Watch>(*this, std::move(p), interface));
+  }
+  for (auto& w : watches_)
+    w->attach();
+  ports_attached_ = watches_.size();
+  ended_ = watches_.empty();
+}
+
+CaptureSession::~CaptureSession() = default;
+
+void CaptureSession::offer(Watch& w, Direction d, const rte_mbuf* m, int8_t reason,
+                           uint64_t time_ns) {
+  if (ended_) return;
+  PortCaptureStats& st = w.stats();
+  ++st.seen;
+  const uint32_t wire = m->pkt_len;
+  uint32_t length = std::min<uint32_t>(wire, static_cast<uint32_t>(scratch_.size()));
+  const auto* data = static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, length, scratch_.data()));
+  if (data == nullptr) return;
+  if (!filter_.matches(data, length, wire)) return;
+  length = std::min(length, options_.snaplen);
+  if (filling_.size() + sizeof(Record) + length > options_.buffer) {
+    ++st.lost;
+    return;
+  }
+  const Record r{time_ns, w.interface(), wire, length, d, reason};
+  const size_t at = filling_.size();
+  filling_.resize(at + sizeof r + length);
+  std::memcpy(filling_.data() + at, &r, sizeof r);
+  std::memcpy(filling_.data() + at + sizeof r, data, length);
+  ++st.captured;
+  if (++captured_ == options_.count) ended_ = true;
+}
+
+void CaptureSession::drain(std::string& out) {
+  std::swap(filling_, draining_);
+  filling_.clear();
+  for (size_t at = 0; at < draining_.size();) {
+    Record r;
+    std::memcpy(&r, draining_.data() + at, sizeof r);
+    const std::span<const uint8_t> frame(draining_.data() + at + sizeof r, r.length);
+    std::string comment;
+    if (r.reason != kNoReason) {
+      comment = "dropped: " + std::string(to_string(static_cast<DropReason>(r.reason)));
+    }
+    writer_.packet(r.interface, r.time_ns, frame, r.direction, comment, r.wire_length);
+    at += sizeof r + r.length;
+  }
+  draining_.clear();
+  const std::vector<uint8_t> bytes = writer_.take();
+  out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+void CaptureSession::stop() {
+  ended_ = true;
+}
+
+void CaptureSession::port_left() {
+  if (--ports_attached_ == 0) ended_ = true;
+}
+
+void CaptureSession::finish(std::string& out) {
+  const uint64_t now = realtime_ns();
+  for (const auto& w : watches_)
+    writer_.statistics(w->interface(), now, w->stats().seen, w->stats().lost);
+  const std::vector<uint8_t> bytes = writer_.take();
+  out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+std::vector<PortCaptureStats> CaptureSession::stats() const {
+  std::vector<PortCaptureStats> all;
+  for (const auto& w : watches_)
+    all.push_back(w->stats());
+  return all;
+}
+
+}  // namespace vswitch::capture

@@ -1,0 +1,91 @@
+// A capture of some ports: taps on each that copy the frames a filter keeps into a bounded
+// buffer, on the datapath, and a pcapng stream made of that buffer off it. What does not fit in
+// the buffer until the next drain is lost to the capture (counted per port and reported in the
+// stream's statistics), never to the switch.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "capture/frame_filter.hpp"
+#include "capture/pcapng.hpp"
+#include "vswitch/segment.hpp"
+#include "vswitch/tap.hpp"
+
+namespace vswitch::capture {
+
+struct CaptureOptions {
+  bool received = true;  // frames entering the switch from the port
+  bool sent = true;      // frames the switch hands to the port
+  bool drops = false;    // frames the switch drops there, with the reason
+  uint64_t count = 0;    // stop after this many frames; 0: until stopped
+  uint32_t snaplen = 262144;
+  std::string filter;       // tcpdump syntax; empty: every frame
+  size_t buffer = 8 << 20;  // bytes of frames waiting for the next drain
+};
+
+struct CapturedPort {
+  Segment* segment;
+  uint16_t id;
+  std::string name;
+  std::string description;  // the plug and segment, for the interface block
+};
+
+struct PortCaptureStats {
+  std::string name;
+  uint64_t seen = 0;      // frames offered to the capture (before the filter)
+  uint64_t captured = 0;  // frames in the stream
+  uint64_t lost = 0;      // frames the filter kept that did not fit in the buffer
+};
+
+class CaptureSession {
+ public:
+  // Throws std::invalid_argument when the filter does not compile.
+  CaptureSession(std::vector<CapturedPort> ports, CaptureOptions options);
+  ~CaptureSession();
+  CaptureSession(const CaptureSession&) = delete;
+  CaptureSession& operator=(const CaptureSession&) = delete;
+
+  // Appends the pcapng bytes ready: the section and interface blocks first, then the frames
+  // captured since the last drain.
+  void drain(std::string& out);
+  // The capture takes no more frames: its count was reached, every port left, or stop().
+  bool ended() const { return ended_; }
+  void stop();
+  // Appends the statistics blocks; after ended() and a last drain().
+  void finish(std::string& out);
+
+  std::vector<PortCaptureStats> stats() const;
+  uint64_t captured() const { return captured_; }
+
+ private:
+  class Watch;
+  // What precedes each frame's bytes in the buffer.
+  struct Record {
+    uint64_t time_ns;
+    uint32_t interface;
+    uint32_t wire_length;
+    uint32_t length;
+    Direction direction;
+    int8_t reason;  // a DropReason, or -1
+  };
+
+  void offer(Watch& w, Direction d, const rte_mbuf* m, int8_t reason, uint64_t time_ns);
+  void port_left();
+
+  CaptureOptions options_;
+  FrameFilter filter_;
+  std::vector<std::unique_ptr<Watch>> watches_;
+  PcapngWriter writer_;
+  std::vector<uint8_t> filling_;  // written by the datapath
+  std::vector<uint8_t> draining_;
+  uint64_t captured_ = 0;
+  size_t ports_attached_ = 0;
+  bool ended_ = false;
+  std::array<uint8_t, 16384> scratch_{};  // a chained frame, made contiguous for the filter
+};
+
+}  // namespace vswitch::capture
