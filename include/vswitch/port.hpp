@@ -42,6 +42,7 @@ enum class DropReason : uint8_t {
   tx_error,   // the transport failed (peer gone)
   rx_error,   // the transport delivered something that is not a frame
   no_buffer,  // no mbuf for a copy or a receive
+  mirror,     // arrived on a mirror's output port, which takes no traffic of its own
   count
 };
 inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::count);

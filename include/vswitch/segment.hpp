@@ -35,6 +35,24 @@ struct SegmentSettings {
   uint16_t max_ports = 1024;
 };
 
+// A SPAN: every frame received on or sent to the source ports (in the VLANs given, or all) is
+// also sent, as it was on the wire there, to the output port. The output port is the mirror's
+// alone: it takes no part in switching, and what arrives on it is dropped, so no copy can come
+// back. Ports are the segment's port ids.
+struct MirrorSettings {
+  std::string name;
+  std::vector<uint16_t> sources;
+  bool received = true;
+  bool sent = true;
+  std::optional<VlanSet> vlans;  // unset: every VLAN
+  uint16_t output = 0;
+};
+
+struct MirrorCounters {
+  uint64_t frames = 0;     // copies handed to the output port
+  uint64_t no_buffer = 0;  // copies that could not be made
+};
+
 struct SegmentCounters {
   uint64_t flooded = 0;      // frames flooded (broadcast, multicast, unknown unicast)
   uint64_t unknown = 0;      // of those, unknown unicast
@@ -92,6 +110,16 @@ class Segment {
   void add_tap(uint16_t port, PortTap* tap);
   void remove_tap(uint16_t port, PortTap* tap);
 
+  // Throws ConfigError for a duplicate name, an unknown port, an output that is a source or a
+  // source of another mirror, or a source that is some mirror's output.
+  void add_mirror(MirrorSettings mirror);
+  void remove_mirror(std::string_view name);  // throws ConfigError when there is none
+  struct Mirror {
+    MirrorSettings settings;
+    MirrorCounters counters;
+  };
+  const std::vector<std::unique_ptr<Mirror>>& mirrors() const { return mirrors_; }
+
   Fdb& fdb() { return fdb_; }
   const Fdb& fdb() const { return fdb_; }
   const SegmentCounters& counters() const { return counters_; }
@@ -105,11 +133,19 @@ class Segment {
     uint16_t tx_n = 0;
     bool dirty = false;  // listed in dirty_
     std::vector<PortTap*> taps;
+    std::vector<Mirror*> mirror_received;  // mirrors of what arrives here
+    std::vector<Mirror*> mirror_sent;      // mirrors of what leaves here
+    bool mirror_output = false;            // some mirror's output port
     std::array<rte_mbuf*, kTxBurstMax> tx{};
   };
   struct Meta;
 
   void rebuild_flood_sets();
+  void rebuild_mirror_lists();
+  void mirror(const Slot& s, const std::vector<Mirror*>& mirrors, rte_mbuf* const* pkts,
+              uint16_t n);
+  // What detach() does to the mirrors: the port leaves their sources, theirs it was the output.
+  void drop_port_from_mirrors(uint16_t id);
   // Static FDB entries for the port's own MACs, in its untagged VLAN; the number added.
   size_t pin_own_macs(uint16_t id);
   void forward(uint16_t in, const Meta& f);
@@ -131,7 +167,9 @@ class Segment {
   std::vector<uint16_t> active_;                   // attached port ids, ascending
   std::vector<uint16_t> dirty_;                    // ports with buffered frames
   std::vector<std::vector<uint16_t>> flood_sets_;  // per VLAN: member port ids
-  std::vector<uint16_t> scratch_untagged_;         // a flood's destinations, by egress form
+  std::vector<uint16_t> hub_ports_;                // every port a hub floods to
+  std::vector<std::unique_ptr<Mirror>> mirrors_;
+  std::vector<uint16_t> scratch_untagged_;  // a flood's destinations, by egress form
   std::vector<uint16_t> scratch_tagged_;
   LogLimiter flap_log_{10000};
 };

@@ -52,6 +52,8 @@ std::string_view to_string(DropReason r) {
       return "rx_error";
     case DropReason::no_buffer:
       return "no_buffer";
+    case DropReason::mirror:
+      return "mirror";
     case DropReason::count:
       break;
   }

@@ -131,6 +131,7 @@ std::unique_ptr<Port> Segment::detach(uint16_t id) {
   fdb_.flush_port(id);
   for (PortTap* tap : s.taps)
     tap->detached();
+  drop_port_from_mirrors(id);
   auto port = std::move(s.port);
   slots_[id].reset();
   std::erase(active_, id);
@@ -191,7 +192,10 @@ void Segment::set_fdb_limit(uint32_t limit) {
 void Segment::rebuild_flood_sets() {
   for (auto& set : flood_sets_)
     set.clear();
+  hub_ports_.clear();
   for (uint16_t id : active_) {
+    if (slots_[id]->mirror_output) continue;
+    hub_ports_.push_back(id);
     const VlanSet& member = slots_[id]->vlan.member;
     for (uint16_t v = 0; v < kVlanCount; ++v) {
       if (member.test(v)) flood_sets_[v].push_back(id);
@@ -206,6 +210,16 @@ void Segment::process(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms)
   if (!is.taps.empty()) [[unlikely]] {
     for (PortTap* tap : is.taps)
       tap->frames(TapPoint::received, pkts, n);
+  }
+  if (!is.mirror_received.empty()) [[unlikely]]
+    mirror(is, is.mirror_received, pkts, n);
+  if (is.mirror_output) [[unlikely]] {
+    for (uint16_t i = 0; i < n; ++i) {
+      ic.in_packets++;
+      ic.in_bytes += pkts[i]->pkt_len;
+      drop(is, pkts[i], DropReason::mirror, TapPoint::received);
+    }
+    return;
   }
 
   // A table that fits in the cache gains nothing from prefetching, and pays for the hashing.
@@ -267,7 +281,7 @@ void Segment::process(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms)
     // Pass two: learn, look up, and hand each frame to its destinations' buffers.
     if (hub) {
       for (uint16_t i = 0; i < kept; ++i)
-        flood(in, meta[i], active_);
+        flood(in, meta[i], hub_ports_);
     } else {
       uint64_t last_src = ~uint64_t{0};
       for (uint16_t i = 0; i < kept; ++i) {
@@ -317,7 +331,7 @@ void Segment::forward(uint16_t in, const Meta& f) {
     return;
   }
   Slot& os = *slots_[out];
-  if (!settings_.policy.matrix.allows(is.role, os.role)) {
+  if (!settings_.policy.matrix.allows(is.role, os.role) || os.mirror_output) {
     drop(is, f.m, DropReason::policy, TapPoint::received);
     return;
   }
@@ -436,6 +450,8 @@ void Segment::transmit(Slot& s) {
     for (PortTap* tap : s.taps)
       tap->frames(TapPoint::sent, s.tx.data(), n);
   }
+  if (!s.mirror_sent.empty()) [[unlikely]]
+    mirror(s, s.mirror_sent, s.tx.data(), n);
   const uint16_t sent = s.port->transmit(s.tx.data(), n);
   PortCounters& c = s.port->counters();
   c.out_packets += sent;
@@ -466,8 +482,9 @@ void Segment::remove_tap(uint16_t id, PortTap* tap) {
 }
 
 void Segment::flush() {
-  for (uint16_t id : dirty_) {
-    Slot& s = *slots_[id];
+  // By index: a mirror of what one port sends adds its output port to the list.
+  for (size_t i = 0; i < dirty_.size(); ++i) {
+    Slot& s = *slots_[dirty_[i]];
     s.dirty = false;
     if (s.tx_n > 0) transmit(s);
   }

@@ -108,6 +108,8 @@ std::string Commands::usage() {
          "  capture PORT[,PORT...] [--direction in|out|both|none] [--drops] [--filter EXPR]\n"
          "          [--count N] [--snaplen N]   a pcapng stream (vswitchctl capture ... -w "
          "FILE|-)\n"
+         "  mirror add NAME src=PORT[,PORT...] dst=PORT [direction=in|out|both] [vlan=LIST]\n"
+         "  mirror del NAME | mirror list\n"
          "  version | shutdown | help\n";
 }
 
@@ -437,12 +439,18 @@ const std::map<std::string, Commands::Handler, std::less<>>& Commands::table() {
   // One command a line.
   // clang-format off
   static const std::map<std::string, Handler, std::less<>> commands = {
-      {"help", &Commands::help},         {"version", &Commands::version},
-      {"shutdown", &Commands::shutdown}, {"show", &Commands::show},
-      {"segment", &Commands::segment},   {"port", &Commands::port},
-      {"fdb", &Commands::fdb},           {"nat", &Commands::nat},
-      {"dhcp", &Commands::dhcp},         {"counters", &Commands::counters},
+      {"help", &Commands::help},
+      {"version", &Commands::version},
+      {"shutdown", &Commands::shutdown},
+      {"show", &Commands::show},
+      {"segment", &Commands::segment},
+      {"port", &Commands::port},
+      {"fdb", &Commands::fdb},
+      {"nat", &Commands::nat},
+      {"dhcp", &Commands::dhcp},
+      {"counters", &Commands::counters},
       {"capture", &Commands::capture},
+      {"mirror", &Commands::mirror},
   };
   // clang-format on
   return commands;

@@ -78,6 +78,7 @@ class Commands {
   Reply dhcp(const Args&);
   Reply counters(const Args&);
   Reply capture(const Args&);  // commands_capture.cpp
+  Reply mirror(const Args&);   // commands_mirror.cpp
 
   Segment& segment_arg(const Args& args, size_t i) const;
 

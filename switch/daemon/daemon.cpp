@@ -12,6 +12,8 @@
 #include "common/unix_socket.hpp"
 #include "control_server.hpp"
 #include "dpdk/ethdev_port.hpp"
+#include "mirrors.hpp"
+#include "options.hpp"
 #include "port_factory.hpp"
 #include "vde/vde_server.hpp"
 #include "vde_console.hpp"
@@ -135,6 +137,8 @@ void Daemon::start() {
   }
   for (const auto& p : config_.ports)
     add_port(p);
+  for (const auto& m : config_.mirrors)
+    add_mirror(engine_, parse_mirror(split_words(m)));
 
   commands_ = std::make_unique<Commands>(*this);
   control_ = std::make_unique<ControlServer>(

@@ -51,6 +51,7 @@ struct DaemonConfig {
   mode_t control_mode = 0600;
   std::vector<std::string> segments;  // specs
   std::vector<std::string> ports;     // specs
+  std::vector<std::string> mirrors;   // "NAME src=... dst=...", as `mirror add` takes them
   uint32_t mbufs = 8191;
   EngineOptions engine;
   std::optional<ConsoleConfig> console;

@@ -13,6 +13,7 @@
 #include <optional>
 #include <sstream>
 
+#include "mirrors.hpp"
 #include "port_factory.hpp"
 #include "vswitch/error.hpp"
 
@@ -232,7 +233,7 @@ std::vector<std::string> split_words(const std::string& text) {
 Options parse_options(int argc, const char* const argv[]) {
   Options out;
   std::string config_file, log_level = "info", control_mode = "0600", idle = "adaptive", eal;
-  std::vector<std::string> segments, ports, vdes;
+  std::vector<std::string> segments, ports, vdes, mirrors;
   uint32_t mbufs = 0;
   std::string vde_sock, vde_mode = "0600", vde_dirmode, vde_group, mgmt, mgmt_mode = "0600",
                         mgmt_group, pidfile, rcfile;
@@ -256,6 +257,9 @@ Options parse_options(int argc, const char* const argv[]) {
       "a switch instance (repeatable); without any, one segment named `default`")(
       "port", po::value(&ports)->composing()->value_name("TYPE,KEY=VALUE..."),
       "a port (repeatable); see the keys below")(
+      "mirror", po::value(&mirrors)->composing()->value_name("\"NAME src=P[,P] dst=P\""),
+      "also send what ports src= receive and send to port dst= (repeatable; keys "
+      "direction=in|out|both, vlan=LIST)")(
       "idle", po::value(&idle)->value_name("MODE"),
       "adaptive (default: sleep when no frames move) or busy (poll without pause)");
   po::options_description vde("VDE, and vde_switch's own options (same meaning)", kWidth);
@@ -311,7 +315,7 @@ Options parse_options(int argc, const char* const argv[]) {
         &mgmt, &mgmt_mode, &mgmt_group, &pidfile, &rcfile}) {
     *text = show_percents(*text);
   }
-  for (auto* list : {&segments, &ports, &vdes}) {
+  for (auto* list : {&segments, &ports, &vdes, &mirrors}) {
     for (std::string& text : *list)
       text = show_percents(text);
   }
@@ -396,8 +400,15 @@ Options parse_options(int argc, const char* const argv[]) {
   } catch (const ConfigError& e) {
     return fail(e.what());
   }
+  try {
+    for (const auto& m : mirrors)
+      parse_mirror(split_words(m));
+  } catch (const ConfigError& e) {
+    return fail("--mirror: " + std::string(e.what()));
+  }
   c.segments = segments;
   c.ports = ports;
+  c.mirrors = mirrors;
   preset_ports.insert(preset_ports.end(), ports.begin(), ports.end());
   c.mbufs = mbufs ? mbufs : default_mbufs(preset_ports);
   if (auto err = check_mbufs(c.mbufs)) return fail(*err);
