@@ -16,7 +16,7 @@ uint64_t realtime_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-constexpr int8_t kNoReason = -1;
+constexpr int kNoReason = -1;
 
 }  // namespace
 
@@ -47,7 +47,7 @@ class CaptureSession::Watch final : public PortTap {
 
   void dropped(TapPoint where, const rte_mbuf* m, DropReason why) override {
     if (session_.ended_ || !session_.options_.drops) return;
-    session_.offer(*this, direction(where), m, static_cast<int8_t>(why), realtime_ns());
+    session_.offer(*this, direction(where), m, static_cast<int>(why), realtime_ns());
   }
 
   void detached() override {
@@ -73,8 +73,9 @@ class CaptureSession::Watch final : public PortTap {
 
 CaptureSession::CaptureSession(std::vector<CapturedPort> ports, CaptureOptions options)
     : options_(std::move(options)), filter_(options_.filter, options_.snaplen) {
-  filling_.reserve(options_.buffer);
-  draining_.reserve(options_.buffer);
+  buffer_.resize(options_.buffer);
+  for (size_t r = 0; r < kDropReasonCount; ++r)
+    drop_comments_[r] = "dropped: " + std::string(to_string(static_cast<DropReason>(r)));
   for (CapturedPort& p : ports) {
     const uint32_t interface = writer_.add_interface(p.name, p.description, options_.snaplen);
     watches_.push_back(std::make_unique<Watch>(*this, std::move(p), interface));
@@ -87,8 +88,7 @@ CaptureSession::CaptureSession(std::vector<CapturedPort> ports, CaptureOptions o
 
 CaptureSession::~CaptureSession() = default;
 
-void CaptureSession::offer(Watch& w, Direction d, const rte_mbuf* m, int8_t reason,
-                           uint64_t time_ns) {
+void CaptureSession::offer(Watch& w, Direction d, const rte_mbuf* m, int reason, uint64_t time_ns) {
   if (ended_) return;
   PortCaptureStats& st = w.stats();
   ++st.seen;
@@ -98,36 +98,28 @@ void CaptureSession::offer(Watch& w, Direction d, const rte_mbuf* m, int8_t reas
   if (data == nullptr) return;
   if (!filter_.matches(data, length, wire)) return;
   length = std::min(length, options_.snaplen);
-  if (filling_.size() + sizeof(Record) + length > options_.buffer) {
+  const std::string_view comment =
+      reason == kNoReason ? std::string_view() : drop_comments_[reason];
+  const size_t size = packet_block_size(length, d, comment);
+  if (filled_ + size > buffer_.size()) {
     ++st.lost;
     return;
   }
-  const Record r{time_ns, w.interface(), wire, length, d, reason};
-  const size_t at = filling_.size();
-  filling_.resize(at + sizeof r + length);
-  std::memcpy(filling_.data() + at, &r, sizeof r);
-  std::memcpy(filling_.data() + at + sizeof r, data, length);
+  write_packet_block(buffer_.data() + filled_, w.interface(), time_ns, {data, length}, wire, d,
+                     comment);
+  filled_ += size;
   ++st.captured;
   if (++captured_ == options_.count) ended_ = true;
 }
 
 void CaptureSession::drain(std::string& out) {
-  std::swap(filling_, draining_);
-  filling_.clear();
-  for (size_t at = 0; at < draining_.size();) {
-    Record r;
-    std::memcpy(&r, draining_.data() + at, sizeof r);
-    const std::span<const uint8_t> frame(draining_.data() + at + sizeof r, r.length);
-    std::string comment;
-    if (r.reason != kNoReason) {
-      comment = "dropped: " + std::string(to_string(static_cast<DropReason>(r.reason)));
-    }
-    writer_.packet(r.interface, r.time_ns, frame, r.direction, comment, r.wire_length);
-    at += sizeof r + r.length;
+  if (!header_sent_) {
+    const std::vector<uint8_t> header = writer_.take();
+    out.append(reinterpret_cast<const char*>(header.data()), header.size());
+    header_sent_ = true;
   }
-  draining_.clear();
-  const std::vector<uint8_t> bytes = writer_.take();
-  out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  out.append(reinterpret_cast<const char*>(buffer_.data()), filled_);
+  filled_ = 0;
 }
 
 void CaptureSession::stop() {

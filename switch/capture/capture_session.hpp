@@ -63,25 +63,20 @@ class CaptureSession {
 
  private:
   class Watch;
-  // What precedes each frame's bytes in the buffer.
-  struct Record {
-    uint64_t time_ns;
-    uint32_t interface;
-    uint32_t wire_length;
-    uint32_t length;
-    Direction direction;
-    int8_t reason;  // a DropReason, or -1
-  };
 
-  void offer(Watch& w, Direction d, const rte_mbuf* m, int8_t reason, uint64_t time_ns);
+  // `reason`: a DropReason, or -1.
+  void offer(Watch& w, Direction d, const rte_mbuf* m, int reason, uint64_t time_ns);
   void port_left();
 
   CaptureOptions options_;
   FrameFilter filter_;
   std::vector<std::unique_ptr<Watch>> watches_;
-  PcapngWriter writer_;
-  std::vector<uint8_t> filling_;  // written by the datapath
-  std::vector<uint8_t> draining_;
+  PcapngWriter writer_;  // the blocks before and after the frames
+  bool header_sent_ = false;
+  // The frames' packet blocks, written by the datapath, taken by drain().
+  std::vector<uint8_t> buffer_;
+  size_t filled_ = 0;
+  std::array<std::string, kDropReasonCount> drop_comments_;
   uint64_t captured_ = 0;
   size_t ports_attached_ = 0;
   bool ended_ = false;

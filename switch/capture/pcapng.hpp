@@ -18,6 +18,14 @@ namespace vswitch::capture {
 
 enum class Direction : uint8_t { unknown = 0, inbound = 1, outbound = 2 };
 
+// The bytes of an Enhanced Packet Block for a frame already cut to what is kept, of
+// `wire_length` bytes on the wire. Sized first, then written into `out`, which must hold it:
+// the datapath writes blocks straight into a capture's buffer this way.
+size_t packet_block_size(size_t kept, Direction direction, std::string_view comment);
+void write_packet_block(uint8_t* out, uint32_t interface, uint64_t time_ns,
+                        std::span<const uint8_t> kept, uint32_t wire_length, Direction direction,
+                        std::string_view comment);
+
 class PcapngWriter {
  public:
   explicit PcapngWriter(std::string_view application = "vswitchd");

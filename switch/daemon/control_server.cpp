@@ -91,17 +91,15 @@ void ControlServer::pump(Client& c) {
     c.stream.reset();  // nobody to tell the rest to
     return;
   }
-  std::string chunk;
   while (conn.unsent() < kStreamBacklog) {
-    chunk.clear();
-    const bool more = c.stream->pull(chunk, kStreamBacklog - conn.unsent());
-    conn.send(chunk);
+    const size_t before = conn.unsent();
+    const bool more = c.stream->pull(conn.outbox(), kStreamBacklog - before);
     if (!more) {
       c.stream.reset();
       conn.finish();
       break;
     }
-    if (chunk.empty()) break;
+    if (conn.unsent() == before) break;
   }
   conn.flush();
 }

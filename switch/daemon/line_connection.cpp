@@ -110,8 +110,9 @@ void LineConnection::write_output() {
   if (out_head_ == out_.size()) {
     out_.clear();
     out_head_ = 0;
-  } else if (out_head_ > limits_.max_output) {
-    out_.erase(0, out_head_);  // keep the buffer from creeping along
+  } else if (out_head_ > limits_.max_output && out_head_ > out_.size() / 2) {
+    // Keep the buffer from creeping along, moving no more than was sent since the last move.
+    out_.erase(0, out_head_);
     out_head_ = 0;
   }
   if (finishing_ && unsent() == 0) done_ = true;

@@ -39,6 +39,8 @@ class LineConnection {
   int fd() const { return fd_.get(); }
   void on_events(uint32_t events);
   void send(std::string_view bytes);
+  // The bytes queued for the client, for a writer that appends to them in place (a stream).
+  std::string& outbox() { return out_; }
   // Writes what send() queued from outside on_events() (a stream's next bytes).
   void flush();
   // No more lines are taken; the connection is done once what is queued has been sent.
