@@ -1,5 +1,6 @@
 #include "capture/capture_session.hpp"
 
+#include <rte_cycles.h>
 #include <rte_mbuf.h>
 #include <time.h>
 
@@ -17,6 +18,7 @@ uint64_t realtime_ns() {
 }
 
 constexpr int kNoReason = -1;
+const size_t kSmallestBlock = packet_block_size(0, Direction::inbound, {});
 
 }  // namespace
 
@@ -39,7 +41,7 @@ class CaptureSession::Watch final : public PortTap {
   void frames(TapPoint where, rte_mbuf* const* pkts, uint16_t n) override {
     const CaptureOptions& o = session_.options_;
     if (session_.ended_ || !(where == TapPoint::received ? o.received : o.sent)) return;
-    const uint64_t now = realtime_ns();
+    const uint64_t now = session_.now_ns();
     const Direction d = direction(where);
     for (uint16_t i = 0; i < n; ++i)
       session_.offer(*this, d, pkts[i], kNoReason, now);
@@ -47,7 +49,7 @@ class CaptureSession::Watch final : public PortTap {
 
   void dropped(TapPoint where, const rte_mbuf* m, DropReason why) override {
     if (session_.ended_ || !session_.options_.drops) return;
-    session_.offer(*this, direction(where), m, static_cast<int>(why), realtime_ns());
+    session_.offer(*this, direction(where), m, static_cast<int>(why), session_.now_ns());
   }
 
   void detached() override {
@@ -74,6 +76,10 @@ class CaptureSession::Watch final : public PortTap {
 CaptureSession::CaptureSession(std::vector<CapturedPort> ports, CaptureOptions options)
     : options_(std::move(options)), filter_(options_.filter, options_.snaplen) {
   buffer_.resize(options_.buffer);
+  // Timestamps from the TSC, read once a burst, on the wall clock's scale.
+  tsc_base_ = rte_get_tsc_cycles();
+  ns_base_ = realtime_ns();
+  ns_per_tsc_ = 1e9 / static_cast<double>(rte_get_tsc_hz());
   for (size_t r = 0; r < kDropReasonCount; ++r)
     drop_comments_[r] = "dropped: " + std::string(to_string(static_cast<DropReason>(r)));
   for (CapturedPort& p : ports) {
@@ -92,6 +98,12 @@ void CaptureSession::offer(Watch& w, Direction d, const rte_mbuf* m, int reason,
   if (ended_) return;
   PortCaptureStats& st = w.stats();
   ++st.seen;
+  // A full buffer costs little more than this, where no filter must say first whether the
+  // frame was wanted.
+  if (filter_.empty() && buffer_.size() - filled_ < kSmallestBlock) {
+    ++st.lost;
+    return;
+  }
   const uint32_t wire = m->pkt_len;
   uint32_t length = std::min<uint32_t>(wire, static_cast<uint32_t>(scratch_.size()));
   const auto* data = static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, length, scratch_.data()));
@@ -110,6 +122,11 @@ void CaptureSession::offer(Watch& w, Direction d, const rte_mbuf* m, int reason,
   filled_ += size;
   ++st.captured;
   if (++captured_ == options_.count) ended_ = true;
+}
+
+uint64_t CaptureSession::now_ns() const {
+  return ns_base_ +
+         static_cast<uint64_t>(static_cast<double>(rte_get_tsc_cycles() - tsc_base_) * ns_per_tsc_);
 }
 
 void CaptureSession::drain(std::string& out) {

@@ -24,7 +24,7 @@ struct CaptureOptions {
   uint64_t count = 0;    // stop after this many frames; 0: until stopped
   uint32_t snaplen = 262144;
   std::string filter;       // tcpdump syntax; empty: every frame
-  size_t buffer = 8 << 20;  // bytes of frames waiting for the next drain
+  size_t buffer = 1 << 20;  // bytes of frames waiting for the next drain
 };
 
 struct CapturedPort {
@@ -67,6 +67,7 @@ class CaptureSession {
   // `reason`: a DropReason, or -1.
   void offer(Watch& w, Direction d, const rte_mbuf* m, int reason, uint64_t time_ns);
   void port_left();
+  uint64_t now_ns() const;
 
   CaptureOptions options_;
   FrameFilter filter_;
@@ -77,6 +78,9 @@ class CaptureSession {
   std::vector<uint8_t> buffer_;
   size_t filled_ = 0;
   std::array<std::string, kDropReasonCount> drop_comments_;
+  uint64_t tsc_base_ = 0;
+  uint64_t ns_base_ = 0;
+  double ns_per_tsc_ = 0;
   uint64_t captured_ = 0;
   size_t ports_attached_ = 0;
   bool ended_ = false;

@@ -18,9 +18,9 @@ constexpr size_t kMaxRequest = 64 * 1024;
 constexpr uint64_t kIdleTimeoutMs = 10000;
 // How much of a stream waits for its client in the daemon; the rest waits in the stream's own
 // bounded buffer, which loses what does not fit (a capture counts what it lost).
-constexpr size_t kStreamBacklog = 1024 * 1024;
+constexpr size_t kStreamBacklog = 256 * 1024;
 // A stream is pulled this often, and whenever its client can take more.
-constexpr uint32_t kStreamPullMs = 10;
+constexpr uint32_t kStreamPullMs = 1;
 }  // namespace
 
 ControlServer::ControlServer(Engine& engine, std::string path, mode_t mode, Handler handler)
