@@ -497,5 +497,91 @@ TEST_F(SegmentTest, ABurstLargerThanTheTransmitBufferIsDeliveredWhole) {
   EXPECT_EQ(b.sent[199][14], 199);
 }
 
+// A mirrored frame is shared with the output port while the switch still converts it for a
+// trunk: the output must get it as it arrived, the trunk its tagged form, and the pool count
+// (checked after every test) every buffer back, chained or not.
+TEST_F(SegmentTest, AMirrorSeesFramesAsOnTheWireWhileTheyAreConverted) {
+  auto& a = add("a", access(10), Role::vm, 9216);
+  auto& t = add("t", trunk(), Role::vm, 9216);
+  auto& mon = add("mon", {}, Role::vm, 9216);
+  MirrorSettings m;
+  m.name = "span";
+  m.sources = {ports_.at(&a)};
+  m.output = ports_.at(&mon);
+  seg_->add_mirror(m);
+  for (size_t payload : {46, 4000, 9216}) {
+    clear_sent();
+    const Bytes f = frame(kBroadcast, mac(1), payload, static_cast<uint8_t>(payload));
+    send(a, f);
+    EXPECT_THAT(t.sent, ElementsAre(tagged(f, 10)));
+    EXPECT_THAT(mon.sent, ElementsAre(f));
+    clear_sent();
+    const Bytes back = frame(mac(1), mac(2), payload, 1);
+    send(t, tagged(back, 10));
+    EXPECT_THAT(a.sent, ElementsAre(back));
+    EXPECT_THAT(mon.sent, ElementsAre(back)) << "what a sends, as it left";
+  }
+  EXPECT_EQ(seg_->mirrors().front()->counters.frames, 6u);
+  EXPECT_EQ(a.counters().out_packets, 3u);
+  // The output takes no part in switching: nothing it sends goes anywhere.
+  clear_sent();
+  send(mon, frame(kBroadcast, mac(3)));
+  EXPECT_THAT(a.sent, IsEmpty());
+  EXPECT_EQ(mon.counters().dropped(DropReason::mirror), 1u);
+  // A mirror goes with its output port.
+  seg_->detach(ports_.at(&mon));
+  ports_.erase(&mon);
+  EXPECT_TRUE(seg_->mirrors().empty());
+}
+
+TEST_F(SegmentTest, MirrorsRefuseLoops) {
+  auto& a = add("a");
+  auto& b = add("b");
+  auto& mon = add("mon");
+  MirrorSettings m;
+  m.name = "one";
+  m.sources = {ports_.at(&a)};
+  m.output = ports_.at(&mon);
+  seg_->add_mirror(m);
+  MirrorSettings loop = m;
+  loop.name = "two";
+  loop.sources = {ports_.at(&mon)};
+  loop.output = ports_.at(&b);
+  EXPECT_THROW(seg_->add_mirror(loop), ConfigError);
+  MirrorSettings into_source = m;
+  into_source.name = "three";
+  into_source.sources = {ports_.at(&b)};
+  into_source.output = ports_.at(&a);
+  EXPECT_THROW(seg_->add_mirror(into_source), ConfigError);
+  EXPECT_THROW(seg_->add_mirror(m), ConfigError) << "a duplicate name";
+}
+
+// A tap sees each burst as it enters and leaves a port, and each drop there with its reason.
+TEST_F(SegmentTest, TapsSeeTheirPortsFramesAndDrops) {
+  struct Recorder final : PortTap {
+    std::vector<std::pair<TapPoint, size_t>> frames_seen;
+    std::vector<DropReason> drops;
+    bool gone = false;
+    void frames(TapPoint where, rte_mbuf* const* pkts, uint16_t n) override {
+      for (uint16_t i = 0; i < n; ++i)
+        frames_seen.emplace_back(where, pkts[i]->pkt_len);
+    }
+    void dropped(TapPoint, const rte_mbuf*, DropReason why) override { drops.push_back(why); }
+    void detached() override { gone = true; }
+  } tap;
+  auto& a = add("a", {}, Role::vm, 100);
+  auto& b = add("b");
+  seg_->add_tap(ports_.at(&a), &tap);
+  send(a, frame(kBroadcast, mac(1), 46));
+  send(b, frame(mac(1), mac(2), 80));
+  send(a, frame(kBroadcast, mac(1), 200));  // over a's MTU
+  using P = std::pair<TapPoint, size_t>;
+  EXPECT_THAT(tap.frames_seen, ElementsAre(P{TapPoint::received, 60}, P{TapPoint::sent, 94},
+                                           P{TapPoint::received, 214}));
+  EXPECT_THAT(tap.drops, ElementsAre(DropReason::oversize));
+  seg_->detach(ports_.at(&a));
+  ports_.erase(&a);
+  EXPECT_TRUE(tap.gone);
+}
 }  // namespace
 }  // namespace vswitch
