@@ -167,6 +167,23 @@ TEST_F(CaptureTest, DropsComeWithTheirReason) {
             "314|0x00000001|dropped: oversize\n");
 }
 
+TEST_F(CaptureTest, EndsWithItsStatisticsWhenItsPortLeaves) {
+  Vswitchd vs({"--vde", sw()});
+  ASSERT_TRUE(vs.ready()) << vs.log();
+  auto a = std::make_unique<VdeClient>(sw());
+  VdeClient b(sw());
+  ASSERT_TRUE(wait_until([&] { return vs.ctl({"port", "list"}).items().size() == 2; }, 5s));
+  const std::string pa = vs.ctl({"port", "list"}).items()[0].get("name")->as_string();
+  Capture cap(vs, file_, {pa});
+  ASSERT_TRUE(cap.started()) << cap.err();
+  ASSERT_TRUE(a->send(frame(kBroadcast, mac(1), 46, 1)));
+  ASSERT_TRUE(b.recv());
+  a.reset();
+  EXPECT_EQ(cap.wait(), 0) << cap.err();
+  EXPECT_THAT(cap.err(), HasSubstr("1 frames captured, 0 lost"));
+  EXPECT_EQ(run_program({"/usr/bin/capinfos", "-c", file_}).status, 0);
+}
+
 TEST_F(CaptureTest, BadRequestsAreRefusedWithTheReasonAndNoFile) {
   Vswitchd vs({"--port", "dpdk,name=p0,dev=net_null0,dev.no-rx=1"});
   ASSERT_TRUE(vs.ready()) << vs.log();

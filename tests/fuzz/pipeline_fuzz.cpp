@@ -6,7 +6,7 @@
 // Input: a header byte (mode, port count, policy, FDB size), six bytes per port (role and MTU,
 // VLAN mode, tag, trunks, transmit room), then operations until the input ends (Rig::run):
 // frames into a burst, a burst processed, flush, time passing, a port reconfigured between
-// rounds.
+// rounds, a mirror added or removed between rounds.
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
@@ -267,7 +267,7 @@ class Rig {
   void run(Reader& r) {
     while (!r.done()) {
       const uint8_t op = r.u8();
-      switch (op % 10) {
+      switch (op % 11) {
         case 0:
         case 1:
         case 2:
@@ -289,6 +289,9 @@ class Rig {
           break;
         case 9:
           reconfigure(r);
+          break;
+        case 10:
+          toggle_mirror(r);
           break;
       }
     }
@@ -323,6 +326,28 @@ class Rig {
     sent_to_switch_.clear();  // nothing is left in the segment's buffers
   }
 
+  // Between rounds: a mirror of one port to another, or none.
+  void toggle_mirror(Reader& r) {
+    process();
+    flush();
+    if (mirror_) {
+      seg_->remove_mirror("m");
+      mirror_.reset();
+      return;
+    }
+    const uint8_t b = r.u8();
+    MirrorSettings m;
+    m.name = "m";
+    const size_t src = b % ports_.size();
+    const size_t out = (src + 1 + (b >> 2) % (ports_.size() - 1)) % ports_.size();
+    m.sources = {ids_[src]};
+    m.output = ids_[out];
+    m.received = b & 0x40;
+    m.sent = b & 0x80 || !m.received;
+    seg_->add_mirror(m);
+    mirror_ = Mirrored{src, out, m.received, m.sent};
+  }
+
   // Between rounds, as the engine's control plane does it.
   void reconfigure(Reader& r) {
     process();
@@ -338,6 +363,8 @@ class Rig {
   // Whether port `to` may get `got` as the switch's copy of `in`.
   bool explains(const Sent& in, size_t to, const Bytes& got) const {
     if (!in.cls || in.from == to) return false;
+    // A mirror's output takes no part in switching.
+    if (mirror_ && (in.from == mirror_->output || to == mirror_->output)) return false;
     const PortSettings& from = ports_[in.from]->settings();
     const PortSettings& dest = ports_[to]->settings();
     if (!seg_->settings().policy.matrix.allows(from.role, dest.role)) return false;
@@ -348,8 +375,31 @@ class Rig {
     return got == (egress.egress_tagged.test(in.cls->vlan) ? in.as_tagged : in.as_untagged);
   }
 
+  // Whether the mirror's output may get `got`: a frame as it arrived on the source, or as the
+  // source was sent it.
+  bool mirrored(const Bytes& got) const {
+    if (mirror_->received) {
+      for (const Sent& in : sent_to_switch_) {
+        if (in.from == mirror_->source && in.bytes == got) return true;
+      }
+    }
+    if (mirror_->sent) {
+      // Handed to the source, whether or not its transport then took it.
+      for (const Sent& in : sent_to_switch_) {
+        if (explains(in, mirror_->source, got)) return true;
+      }
+    }
+    return false;
+  }
+
   void check_delivered() {
     for (size_t to = 0; to < ports_.size(); ++to) {
+      if (mirror_ && to == mirror_->output) {
+        for (const Bytes& got : ports_[to]->sent)
+          require(mirrored(got), "a mirror's output gets only the source's frames");
+        ports_[to]->sent.clear();
+        continue;
+      }
       for (const Bytes& got : ports_[to]->sent) {
         bool found = false;
         for (const Sent& in : sent_to_switch_) {
@@ -370,6 +420,13 @@ class Rig {
   std::vector<rte_mbuf*> burst_;
   uint16_t burst_port_ = 0;
   std::vector<Sent> sent_to_switch_;
+  struct Mirrored {
+    size_t source;
+    size_t output;
+    bool received;
+    bool sent;
+  };
+  std::optional<Mirrored> mirror_;
   uint64_t now_ms_ = 1000;
 };
 
