@@ -13,7 +13,7 @@ namespace {
 // The VLAN a frame travels in on a port, as far as a mirror's filter cares: its tag's, or the
 // port's untagged VLAN (none for a trunk without one, or a frame too short to say).
 uint16_t vlan_of(const PortVlan& port, const rte_mbuf* m) {
-  if (m->data_len < kEtherHeaderLen) return kNoVlan;
+  if (m->data_len < kEtherHeaderLen) return kNoVlan;  // its header in pieces: too odd to say
   const auto* frame = rte_pktmbuf_mtod(m, const uint8_t*);
   if (load_be16(frame + 12) != kEtherTypeVlan) return port.native;
   if (m->data_len < kEtherHeaderLen + kVlanTagLen) return kNoVlan;
@@ -115,6 +115,8 @@ void Segment::mirror(const Slot& s, const std::vector<Mirror*>& mirrors, rte_mbu
   for (Mirror* m : mirrors) {
     const MirrorSettings& ms = m->settings;
     for (uint16_t i = 0; i < n; ++i) {
+      // Shorter than a header is not a frame: the switch drops it as a runt, unmirrored.
+      if (pkts[i]->pkt_len < kEtherHeaderLen) continue;
       if (ms.vlans) {
         const uint16_t vlan = vlan_of(s.vlan, pkts[i]);
         if (vlan == kNoVlan || !ms.vlans->test(vlan)) continue;

@@ -38,7 +38,7 @@ rte_mbuf* chain_frame(rte_mempool* pool, const Bytes& frame,
 Bytes bytes_of(const rte_mbuf* m) {
   Bytes f(m->pkt_len);
   const void* p = rte_pktmbuf_read(m, 0, m->pkt_len, f.data());
-  if (p != f.data()) std::memcpy(f.data(), p, f.size());
+  if (!f.empty() && p != f.data()) std::memcpy(f.data(), p, f.size());
   return f;
 }
 
