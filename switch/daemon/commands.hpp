@@ -77,6 +77,7 @@ class Commands {
   Reply nat(const Args&);
   Reply dhcp(const Args&);
   Reply counters(const Args&);
+  Reply stats(const Args&);  // commands_stats.cpp
 
   Segment& segment_arg(const Args& args, size_t i) const;
 
