@@ -92,6 +92,7 @@ std::string Commands::usage() {
   return "commands:\n"
          "  show                                  segments and ports with their counters\n"
          "  stats                                 every counter, stamped with the time in ms\n"
+         "  metrics                               every counter in the Prometheus text format\n"
          "  segment list | segment show NAME\n"
          "  segment add NAME[,key=value...]       mode=switch|hub policy=... fdb-size=N ageing=S\n"
          "  segment set NAME key=value...         mode, policy, fdb-size, ageing, flap-hold\n"
@@ -438,7 +439,7 @@ const std::map<std::string, Commands::Handler, std::less<>>& Commands::table() {
       {"segment", &Commands::segment},   {"port", &Commands::port},
       {"fdb", &Commands::fdb},           {"nat", &Commands::nat},
       {"dhcp", &Commands::dhcp},         {"counters", &Commands::counters},
-      {"stats", &Commands::stats},
+      {"stats", &Commands::stats},       {"metrics", &Commands::metrics},
   };
   return commands;
 }

@@ -77,7 +77,8 @@ class Commands {
   Reply nat(const Args&);
   Reply dhcp(const Args&);
   Reply counters(const Args&);
-  Reply stats(const Args&);  // commands_stats.cpp
+  Reply stats(const Args&);    // commands_stats.cpp
+  Reply metrics(const Args&);  // commands_picture.cpp
 
   Segment& segment_arg(const Args& args, size_t i) const;
 
