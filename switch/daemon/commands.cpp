@@ -91,6 +91,7 @@ void need(const Commands::Args& args, size_t n, const char* syntax) {
 std::string Commands::usage() {
   return "commands:\n"
          "  show                                  segments and ports with their counters\n"
+         "  show --dot                            the topology as a Graphviz graph\n"
          "  stats                                 every counter, stamped with the time in ms\n"
          "  metrics                               every counter in the Prometheus text format\n"
          "  segment list | segment show NAME\n"
@@ -213,7 +214,8 @@ Reply Commands::shutdown(const Args&) {
   return done(Value("shutting down"));
 }
 
-Reply Commands::show(const Args&) {
+Reply Commands::show(const Args& args) {
+  if (args.size() > 1 && args[1] == "--dot") return show_dot(args);
   Engine& engine = daemon_.engine();
   Value segs = Value::array();
   Value ports = Value::array();

@@ -1,8 +1,9 @@
-// `metrics`: a reply in a format of its own (the Prometheus text), sent as it is after the "ok"
-// line, whatever format the client asked for.
+// `metrics` and `show --dot`: replies in a format of their own (the Prometheus text, Graphviz),
+// sent as they are after the "ok" line, whatever format the client asked for.
 #include "commands.hpp"
 #include "daemon.hpp"
 #include "metrics_text.hpp"
+#include "topology_dot.hpp"
 #include "vswitch/error.hpp"
 
 namespace vswitch::daemon {
@@ -35,6 +36,11 @@ Reply whole_text(std::string text) {
 Reply Commands::metrics(const Args& args) {
   if (args.size() > 1) throw ConfigError("usage: metrics");
   return whole_text(metrics_text(daemon_.engine()));
+}
+
+Reply Commands::show_dot(const Args& args) {
+  if (args.size() > 2) throw ConfigError("usage: show --dot");
+  return whole_text(topology_dot(daemon_.engine()));
 }
 
 }  // namespace vswitch::daemon
