@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "control_path.hpp"
+#include "top.hpp"
 #include "value.hpp"
 
 using vswitch::daemon::Value;
@@ -24,6 +25,7 @@ void usage(FILE* to) {
   fprintf(to,
           "Usage: vswitchctl [-s|--socket PATH] [--json] COMMAND [ARGS...] [--json]\n"
           "Talks to a running vswitchd (default socket %s).\n"
+          "  vswitchctl top [--interval S] [--once] [--json]   live rates of every port\n"
           "Run `vswitchctl help` for the commands.\n",
           vswitch::daemon::default_control_path().c_str());
 }
@@ -60,6 +62,7 @@ int main(int argc, char** argv) {
     usage(stderr);
     return 2;
   }
+  if (args[0] == "top") return vswitch::cli::run_top(path, args, json);
 
   Value argv_value = Value::array();
   for (auto& a : args)

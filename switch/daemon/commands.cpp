@@ -94,6 +94,7 @@ std::string Commands::usage() {
          "  show --dot                            the topology as a Graphviz graph\n"
          "  stats                                 every counter, stamped with the time in ms\n"
          "  metrics                               every counter in the Prometheus text format\n"
+         "  top [--interval S] [--once]           rates from two stats samples (vswitchctl's)\n"
          "  segment list | segment show NAME\n"
          "  segment add NAME[,key=value...]       mode=switch|hub policy=... fdb-size=N ageing=S\n"
          "  segment set NAME key=value...         mode, policy, fdb-size, ageing, flap-hold\n"
