@@ -18,6 +18,8 @@ struct SocketAddress {
   const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&ss); }
   std::string str() const;
   bool is_multicast() const;
+  // 127.0.0.0/8, ::1, or an IPv4 loopback address mapped into IPv6: only this host reaches it.
+  bool is_loopback() const;
   bool same(const sockaddr* other, socklen_t other_len) const;
   uint16_t port() const { return port_of(sa()); }
   static uint16_t port_of(const sockaddr* sa);  // host order; 0 for unix

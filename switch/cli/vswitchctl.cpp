@@ -15,6 +15,7 @@
 
 #include "control_path.hpp"
 #include "pcapng_tally.hpp"
+#include "top.hpp"
 #include "value.hpp"
 
 using vswitch::daemon::Value;
@@ -28,6 +29,7 @@ void usage(FILE* to) {
           "Usage: vswitchctl [-s|--socket PATH] [--json] COMMAND [ARGS...] [--json]\n"
           "Talks to a running vswitchd (default socket %s).\n"
           "  vswitchctl capture PORT[,PORT...] [OPTIONS] -w FILE|-   pcapng until Ctrl-C\n"
+          "  vswitchctl top [--interval S] [--once] [--json]   live rates of every port\n"
           "Run `vswitchctl help` for the commands.\n",
           vswitch::daemon::default_control_path().c_str());
 }
@@ -190,6 +192,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (args[0] == "top") return vswitch::cli::run_top(path, args, json);
 
   Value argv_value = Value::array();
   for (auto& a : args)

@@ -91,6 +91,10 @@ void need(const Commands::Args& args, size_t n, const char* syntax) {
 std::string Commands::usage() {
   return "commands:\n"
          "  show                                  segments and ports with their counters\n"
+         "  show --dot                            the topology as a Graphviz graph\n"
+         "  stats                                 every counter, stamped with the time in ms\n"
+         "  metrics                               every counter in the Prometheus text format\n"
+         "  top [--interval S] [--once]           rates from two stats samples (vswitchctl's)\n"
          "  segment list | segment show NAME\n"
          "  segment add NAME[,key=value...]       mode=switch|hub policy=... fdb-size=N ageing=S\n"
          "  segment set NAME key=value...         mode, policy, fdb-size, ageing, flap-hold\n"
@@ -216,7 +220,8 @@ Reply Commands::shutdown(const Args&) {
   return done(Value("shutting down"));
 }
 
-Reply Commands::show(const Args&) {
+Reply Commands::show(const Args& args) {
+  if (args.size() > 1 && args[1] == "--dot") return show_dot(args);
   Engine& engine = daemon_.engine();
   Value segs = Value::array();
   Value ports = Value::array();
@@ -451,6 +456,8 @@ const std::map<std::string, Commands::Handler, std::less<>>& Commands::table() {
       {"counters", &Commands::counters},
       {"capture", &Commands::capture},
       {"mirror", &Commands::mirror},
+      {"stats", &Commands::stats},
+      {"metrics", &Commands::metrics},
   };
   // clang-format on
   return commands;

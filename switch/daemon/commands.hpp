@@ -77,8 +77,11 @@ class Commands {
   Reply nat(const Args&);
   Reply dhcp(const Args&);
   Reply counters(const Args&);
-  Reply capture(const Args&);  // commands_capture.cpp
-  Reply mirror(const Args&);   // commands_mirror.cpp
+  Reply capture(const Args&);   // commands_capture.cpp
+  Reply mirror(const Args&);    // commands_mirror.cpp
+  Reply stats(const Args&);     // commands_stats.cpp
+  Reply metrics(const Args&);   // commands_picture.cpp
+  Reply show_dot(const Args&);  // commands_picture.cpp: show --dot
 
   Segment& segment_arg(const Args& args, size_t i) const;
 

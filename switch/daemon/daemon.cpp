@@ -12,6 +12,8 @@
 #include "common/unix_socket.hpp"
 #include "control_server.hpp"
 #include "dpdk/ethdev_port.hpp"
+#include "metrics_server.hpp"
+#include "metrics_text.hpp"
 #include "mirrors.hpp"
 #include "options.hpp"
 #include "port_factory.hpp"
@@ -88,6 +90,7 @@ Daemon::Daemon(DaemonConfig config) : config_(std::move(config)), engine_(config
 
 Daemon::~Daemon() {
   console_.reset();
+  metrics_.reset();
   control_.reset();
   // Listeners close their clients' connections and detach their own ports.
   listeners_.clear();
@@ -145,6 +148,10 @@ void Daemon::start() {
       engine_, config_.control_path, config_.control_mode,
       [this](const std::string& request) { return commands_->serve(request); });
   if (config_.console) console_ = std::make_unique<VdeConsole>(*this, *config_.console);
+  if (config_.metrics_listen) {
+    metrics_ = std::make_unique<MetricsServer>(engine_, *config_.metrics_listen,
+                                               [this] { return metrics_text(engine_); });
+  }
 }
 
 const Listener* Daemon::find_listener(const std::string& name) const {

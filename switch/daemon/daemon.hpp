@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/socket_address.hpp"
 #include "spec.hpp"
 #include "vswitch/engine.hpp"
 #include "vswitch/plug_host.hpp"
@@ -24,6 +25,7 @@ namespace vswitch::daemon {
 
 class Commands;
 class ControlServer;
+class MetricsServer;
 class VdeConsole;
 
 // A plug that makes its own ports (a VDE switch directory, a socket server), made from a spec.
@@ -55,6 +57,7 @@ struct DaemonConfig {
   uint32_t mbufs = 8191;
   EngineOptions engine;
   std::optional<ConsoleConfig> console;
+  std::optional<plugs::SocketAddress> metrics_listen;  // --metrics-listen
 };
 
 // Enough mbufs for the DPDK ports among the specs (their rings stay full) and socket traffic.
@@ -104,6 +107,7 @@ class Daemon {
   std::map<uint32_t, rte_mempool*> large_pools_;
   std::unique_ptr<Commands> commands_;
   std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<MetricsServer> metrics_;
   std::map<const Port*, PortOwner*> owners_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unique_ptr<VdeConsole> console_;

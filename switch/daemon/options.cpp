@@ -13,6 +13,7 @@
 #include <optional>
 #include <sstream>
 
+#include "metrics_server.hpp"
 #include "mirrors.hpp"
 #include "port_factory.hpp"
 #include "vswitch/error.hpp"
@@ -232,7 +233,8 @@ std::vector<std::string> split_words(const std::string& text) {
 
 Options parse_options(int argc, const char* const argv[]) {
   Options out;
-  std::string config_file, log_level = "info", control_mode = "0600", idle = "adaptive", eal;
+  std::string config_file, log_level = "info", control_mode = "0600", idle = "adaptive", eal,
+                           metrics_listen;
   std::vector<std::string> segments, ports, vdes, mirrors;
   uint32_t mbufs = 0;
   std::string vde_sock, vde_mode = "0600", vde_dirmode, vde_group, mgmt, mgmt_mode = "0600",
@@ -250,7 +252,12 @@ Options parse_options(int argc, const char* const argv[]) {
       "control", po::value<std::string>()->value_name("PATH"),
       ("control socket for vswitchctl (default " + default_control_path() + ")").c_str())(
       "control-mode", po::value(&control_mode)->value_name("MODE"),
-      "octal permissions of the control socket (default 0600: owner only)");
+      "octal permissions of the control socket (default 0600: owner only)")(
+      "metrics-listen", po::value(&metrics_listen)->value_name("[ADDR:]PORT"),
+      "serve every counter to Prometheus at http://ADDR:PORT/metrics; ADDR 127.0.0.1 unless "
+      "given, and a loopback address unless --metrics-remote")(
+      "metrics-remote", po::bool_switch(),
+      "let --metrics-listen take an address other hosts can reach");
   po::options_description switching("Switching", kWidth);
   switching.add_options()(
       "segment", po::value(&segments)->composing()->value_name("NAME[,KEY=VALUE...]"),
@@ -311,8 +318,8 @@ Options parse_options(int argc, const char* const argv[]) {
     return fail(show_percents(e.what()));
   }
   for (std::string* text :
-       {&log_level, &control_mode, &idle, &eal, &vde_sock, &vde_mode, &vde_dirmode, &vde_group,
-        &mgmt, &mgmt_mode, &mgmt_group, &pidfile, &rcfile}) {
+       {&log_level, &control_mode, &idle, &eal, &metrics_listen, &vde_sock, &vde_mode, &vde_dirmode,
+        &vde_group, &mgmt, &mgmt_mode, &mgmt_group, &pidfile, &rcfile}) {
     *text = show_percents(*text);
   }
   for (auto* list : {&segments, &ports, &vdes, &mirrors}) {
@@ -348,6 +355,15 @@ Options parse_options(int argc, const char* const argv[]) {
     }
   }
   c.control_mode = *parse_octal(control_mode);
+  if (!metrics_listen.empty()) {
+    try {
+      c.metrics_listen = metrics_listen_address(metrics_listen, vm["metrics-remote"].as<bool>());
+    } catch (const ConfigError& e) {
+      return fail("--metrics-listen '" + metrics_listen + "': " + e.what());
+    }
+  } else if (vm["metrics-remote"].as<bool>()) {
+    return fail("--metrics-remote without --metrics-listen");
+  }
   if (idle == "adaptive") {
     c.engine.idle = IdleMode::adaptive;
   } else if (idle == "busy") {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 
 namespace vswitch::daemon {
@@ -21,6 +22,18 @@ const Value* Value::at(std::string_view path) const {
     path = dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1);
   }
   return v;
+}
+
+// The shortest text that reads back as the same number; JSON has no NaN or infinity, which
+// become null.
+static std::string real_text(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  std::string s(buf, ec == std::errc{} ? end : buf);
+  // Still a fraction when written back, so that a reader keeps its type.
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
 }
 
 static void write_json_string(std::string& out, std::string_view s) {
@@ -66,6 +79,9 @@ void Value::write_json(std::string& out) const {
     case Type::integer:
       out += std::to_string(int_);
       break;
+    case Type::real:
+      out += real_text(real_);
+      break;
     case Type::string:
       write_json_string(out, str_);
       break;
@@ -106,6 +122,11 @@ std::string scalar_text(const Value& v) {
       return v.as_bool() ? "yes" : "no";
     case Value::Type::integer:
       return std::to_string(v.as_int());
+    case Value::Type::real: {
+      char buf[32];
+      snprintf(buf, sizeof buf, "%.1f", v.as_double());
+      return buf;
+    }
     case Value::Type::string:
       return v.as_string();
     case Value::Type::array: {
@@ -330,14 +351,28 @@ class Parser {
     } else if (literal("null")) {
       result = Value();
     } else {
-      int64_t v = 0;
-      auto [end, ec] = std::from_chars(s_.data() + pos_, s_.data() + s_.size(), v);
-      if (ec != std::errc{}) return std::nullopt;
-      pos_ = static_cast<size_t>(end - s_.data());
-      result = Value(v);
+      result = number();
+      if (!result) return std::nullopt;
     }
     --depth_;
     return result;
+  }
+
+  // An integer unless it has a fraction or an exponent.
+  std::optional<Value> number() {
+    const char* begin = s_.data() + pos_;
+    const char* last = s_.data() + s_.size();
+    int64_t i = 0;
+    auto [end, ec] = std::from_chars(begin, last, i);
+    if (ec == std::errc{} && (end == last || (*end != '.' && *end != 'e' && *end != 'E'))) {
+      pos_ = static_cast<size_t>(end - s_.data());
+      return Value(i);
+    }
+    double d = 0;
+    auto [dend, dec] = std::from_chars(begin, last, d);
+    if (dec != std::errc{}) return std::nullopt;
+    pos_ = static_cast<size_t>(dend - s_.data());
+    return Value(d);
   }
 
   std::string_view s_;

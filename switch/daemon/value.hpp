@@ -13,7 +13,7 @@ namespace vswitch::daemon {
 
 class Value {
  public:
-  enum class Type : uint8_t { null, boolean, integer, string, array, object };
+  enum class Type : uint8_t { null, boolean, integer, real, string, array, object };
 
   Value() = default;
   Value(bool b) : type_(Type::boolean), int_(b) {}     // NOLINT: implicit by design
@@ -22,6 +22,7 @@ class Value {
   Value(uint64_t v) : type_(Type::integer), int_(static_cast<int64_t>(v)) {}  // NOLINT
   Value(uint32_t v) : type_(Type::integer), int_(v) {}                        // NOLINT
   Value(uint16_t v) : type_(Type::integer), int_(v) {}                        // NOLINT
+  Value(double v) : type_(Type::real), real_(v) {}                            // NOLINT
   Value(std::string s) : type_(Type::string), str_(std::move(s)) {}           // NOLINT
   Value(std::string_view s) : type_(Type::string), str_(s) {}                 // NOLINT
   Value(const char* s) : type_(Type::string), str_(s) {}                      // NOLINT
@@ -40,7 +41,10 @@ class Value {
   Type type() const { return type_; }
   bool is_object() const { return type_ == Type::object; }
   bool is_array() const { return type_ == Type::array; }
-  int64_t as_int() const { return int_; }
+  int64_t as_int() const { return type_ == Type::real ? static_cast<int64_t>(real_) : int_; }
+  // Any number: a rate, or a counter read as one.
+  double as_double() const { return type_ == Type::real ? real_ : static_cast<double>(int_); }
+  bool is_number() const { return type_ == Type::integer || type_ == Type::real; }
   bool as_bool() const { return int_ != 0; }
   const std::string& as_string() const { return str_; }
   const std::vector<Value>& items() const { return items_; }
@@ -69,6 +73,7 @@ class Value {
 
   Type type_ = Type::null;
   int64_t int_ = 0;
+  double real_ = 0;
   std::string str_;
   std::vector<Value> items_;
   std::vector<std::pair<std::string, Value>> members_;
