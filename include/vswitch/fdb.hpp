@@ -84,6 +84,11 @@ class Fdb {
     }
   }
 
+  // What learn() would do, doing nothing (a synthetic trace); `evicts` says whether a new entry
+  // would push out another.
+  LearnResult predict(uint64_t key, uint16_t port, uint64_t now_ms, uint32_t hold_ms,
+                      bool* evicts) const;
+
   bool add_static(uint64_t key, uint16_t port);  // false when full of static entries
   bool remove(uint64_t key);
   size_t flush_port(uint16_t port);  // dynamic and static entries of the port

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "vswitch/policy.hpp"
 #include "vswitch/port.hpp"
 #include "vswitch/tap.hpp"
+#include "vswitch/trace.hpp"
 #include "vswitch/vlan.hpp"
 
 namespace vswitch {
@@ -120,6 +122,15 @@ class Segment {
   };
   const std::vector<std::unique_ptr<Mirror>>& mirrors() const { return mirrors_; }
 
+  // Traces the frames entering the port that `sink` wants until remove_trace() or the port's
+  // detach (which tells the sink); one sink a port, throws ConfigError when it has one. The
+  // caller keeps the sink alive meanwhile.
+  void add_trace(uint16_t port, TraceSink* sink);
+  void remove_trace(uint16_t port, TraceSink* sink);
+  // What the pipeline would do with the frame had it entered the port, changing nothing: no
+  // counter, no learning, nothing sent. The mbuf stays the caller's.
+  FrameTrace explain(uint16_t port, rte_mbuf* m, uint64_t now_ms);
+
   Fdb& fdb() { return fdb_; }
   const Fdb& fdb() const { return fdb_; }
   const SegmentCounters& counters() const { return counters_; }
@@ -136,9 +147,24 @@ class Segment {
     std::vector<Mirror*> mirror_received;  // mirrors of what arrives here
     std::vector<Mirror*> mirror_sent;      // mirrors of what leaves here
     bool mirror_output = false;            // some mirror's output port
+    TraceSink* trace = nullptr;            // this port's frames are traced
+    uint16_t traced_tx = 0;                // traced frames in `tx`, listed in traced_tx_
     std::array<rte_mbuf*, kTxBurstMax> tx{};
   };
   struct Meta;
+  // A traced frame's record until its sink has it.
+  struct OpenTrace {
+    FrameTrace trace;
+    TraceSink* sink;       // null once the sink is gone
+    uint16_t pending = 0;  // transmits not yet known
+    bool processed = false;
+  };
+  // A traced frame waiting in a port's transmit buffer for its result.
+  struct TracedTx {
+    Slot* slot;
+    uint16_t index;  // in slot->tx
+    OpenTrace* open;
+  };
 
   void rebuild_flood_sets();
   void rebuild_mirror_lists();
@@ -148,16 +174,49 @@ class Segment {
   void drop_port_from_mirrors(uint16_t id);
   // Static FDB entries for the port's own MACs, in its untagged VLAN; the number added.
   size_t pin_own_macs(uint16_t id);
+  // The pipeline, in one instance a TraceMode (see trace.hpp).
+  template <TraceMode M>
+  void run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms);
+  template <TraceMode M>
+  void learn(uint16_t in, const Meta& f, uint64_t now_ms);
+  template <TraceMode M>
   void forward(uint16_t in, const Meta& f);
+  template <TraceMode M>
   void flood(uint16_t in, const Meta& f, const std::vector<uint16_t>& members);
+  template <TraceMode M>
   rte_mbuf* in_form(const Meta& f, bool want_tag, bool may_modify);
+  template <TraceMode M>
   void deliver_group(const std::vector<uint16_t>& outs, rte_mbuf* m);
+  template <TraceMode M>
   void enqueue(uint16_t out, rte_mbuf* m);
   // Counts a frame dropped on the port, shows it to the port's taps, frees it.
+  template <TraceMode M>
   void drop(Slot& s, rte_mbuf* m, DropReason why, TapPoint where);
   // The same for a frame that is not freed here (others still take it).
+  template <TraceMode M>
   void note_drop(const Slot& s, const rte_mbuf* m, DropReason why, TapPoint where);
   void transmit(Slot& s);
+
+  // Tracing (segment_trace.cpp): a step of the frame being traced, if one is.
+  template <TraceMode M, class Record>
+  void trace_step(Record&& record) {
+    if constexpr (M != TraceMode::off) {
+      if (tracing_ != nullptr) record(*tracing_);
+    }
+  }
+  // The frame entering a traced port: its record if the sink wants it, else null.
+  FrameTrace* open_trace(Slot& s, rte_mbuf* m);
+  // The egress lines of a flood's group, which `m` is the form of (null: no mbuf for it).
+  template <TraceMode M>
+  void trace_egress(const Meta& f, const std::vector<uint16_t>& outs, rte_mbuf* m, bool want_tag,
+                    bool may_modify);
+  void note_traced_tx(Slot& s);
+  uint16_t transmit_traced(Slot& s, uint16_t n);
+  void resolve_traced_tx(Slot& s, uint16_t sent, bool plug_full, bool port_left);
+  // After a traced burst: its frames are all through the pipeline.
+  void end_traced_burst();
+  // Hands the finished traces to their sinks, in the order their frames came.
+  void settle_traces();
   void note_move(const Meta& f, uint16_t in, const Fdb::LearnResult& r, uint64_t now_ms);
 
   SegmentSettings settings_;
@@ -172,6 +231,11 @@ class Segment {
   std::vector<uint16_t> scratch_untagged_;  // a flood's destinations, by egress form
   std::vector<uint16_t> scratch_tagged_;
   LogLimiter flap_log_{10000};
+  std::deque<OpenTrace> open_traces_;  // in the order their frames came
+  std::vector<TracedTx> traced_tx_;
+  FrameTrace* tracing_ = nullptr;  // the frame being processed, when it is traced
+  uint64_t dry_learned_key_ = 0;   // a synthetic frame's source, as if learned on its port
+  bool dry_shared_ = false;        // a synthetic frame would be shared with a mirror
 };
 
 }  // namespace vswitch

@@ -219,6 +219,23 @@ Fdb::LearnResult Fdb::learn_new(uint64_t key, uint16_t port, uint64_t now_ms) {
   return {Learned::added};
 }
 
+Fdb::LearnResult Fdb::predict(uint64_t key, uint16_t port, uint64_t now_ms, uint32_t hold_ms,
+                              bool* evicts) const {
+  *evicts = false;
+  const uint32_t i = find_slot(key);
+  if (i == kNil) {
+    if (size_ < limit_) return {Learned::added};
+    // Full: a dynamic entry somewhere makes room, or nothing does.
+    if (size_ == static_count_) return {Learned::refused};
+    *evicts = true;
+    return {Learned::added};
+  }
+  const Slot& s = slots_[i];
+  if (s.flags & kStatic) return {Learned::kept_static, s.port};
+  if (s.port == port) return {Learned::refreshed};
+  return {Learned::moved, s.port, static_cast<uint32_t>(now_ms) - links_[i].changed_ms < hold_ms};
+}
+
 bool Fdb::add_static(uint64_t key, uint16_t port) {
   const uint32_t i = find_slot(key);
   if (i != kNil) erase_at(i);

@@ -128,7 +128,7 @@ void Segment::mirror(const Slot& s, const std::vector<Mirror*>& mirrors, rte_mbu
         continue;
       }
       ++m->counters.frames;
-      enqueue(ms.output, copy);
+      enqueue<TraceMode::off>(ms.output, copy);  // a mirror's copies are not traced
     }
   }
 }
