@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -30,6 +31,9 @@ void usage(FILE* to) {
           "Talks to a running vswitchd (default socket %s).\n"
           "  vswitchctl capture PORT[,PORT...] [OPTIONS] -w FILE|-   pcapng until Ctrl-C\n"
           "  vswitchctl top [--interval S] [--once] [--json]   live rates of every port\n"
+          "  vswitchctl trace PORT [--count N] [--filter EXPR]       each frame's path, until "
+          "N or Ctrl-C\n"
+          "  vswitchctl trace --synthetic PORT FRAME-HEX             what the switch would do\n"
           "Run `vswitchctl help` for the commands.\n",
           vswitch::daemon::default_control_path().c_str());
 }
@@ -88,10 +92,11 @@ void on_interrupt(int) {
   g_interrupted = 1;
 }
 
-// A streaming reply (a capture) to the file or standard output, as it comes. Ctrl-C (or
-// SIGTERM) closes our side of the socket: the switch ends the stream and sends its tail (the
-// statistics), so the file is whole. The tally goes to standard error at the end.
-int stream_to(int fd, const std::string& first, const std::string& output) {
+// A streaming reply (a capture's pcapng, a trace's lines) to the file or standard output, as it
+// comes. Ctrl-C (or SIGTERM) closes our side of the socket: the switch ends the stream and sends
+// its tail (a capture's statistics), so the file is whole. A capture's tally goes to standard
+// error at the end.
+int stream_to(int fd, const std::string& first, const std::string& output, bool pcapng) {
   FILE* out = output == "-" ? stdout : fopen(output.c_str(), "wb");
   if (out == nullptr) {
     fprintf(stderr, "vswitchctl: cannot write %s: %s\n", output.c_str(), strerror(errno));
@@ -106,7 +111,7 @@ int stream_to(int fd, const std::string& first, const std::string& output) {
   vswitch::cli::PcapngTally tally;
   bool write_failed = false;
   auto put = [&](const char* data, size_t n) {
-    tally.feed(std::string_view(data, n));
+    if (pcapng) tally.feed(std::string_view(data, n));
     if (!write_failed && (fwrite(data, 1, n, out) != n || fflush(out) != 0)) write_failed = true;
   };
   put(first.data(), first.size());
@@ -132,9 +137,11 @@ int stream_to(int fd, const std::string& first, const std::string& output) {
   }
   close(fd);
   if (out != stdout) fclose(out);
-  fprintf(stderr, "vswitchctl: %llu frames captured, %llu lost by the capture\n",
-          static_cast<unsigned long long>(tally.frames()),
-          static_cast<unsigned long long>(tally.lost()));
+  if (pcapng) {
+    fprintf(stderr, "vswitchctl: %llu frames captured, %llu lost by the capture\n",
+            static_cast<unsigned long long>(tally.frames()),
+            static_cast<unsigned long long>(tally.lost()));
+  }
   if (write_failed && !g_interrupted && output != "-") {
     fprintf(stderr, "vswitchctl: writing %s failed\n", output.c_str());
     return 1;
@@ -150,8 +157,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    // --json anywhere, so `vswitchctl dhcp leases --json` reads as it is written; no command
-    // takes it as an argument.
+    // --json anywhere, so `vswitchctl dhcp leases --json` reads as it is written; only trace
+    // is told of it as an argument (below).
     if (a == "--json") {
       json = true;
     } else if (!args.empty()) {
@@ -194,6 +201,13 @@ int main(int argc, char** argv) {
   }
   if (args[0] == "top") return vswitch::cli::run_top(path, args, json);
 
+  // A trace goes on, to standard output, until its frames were told or Ctrl-C; a synthetic
+  // one is answered at once. Its JSON is one object a frame, so the switch must know.
+  if (args[0] == "trace") {
+    if (std::find(args.begin(), args.end(), "--synthetic") == args.end()) output = "-";
+    if (json) args.push_back("--json");
+  }
+
   Value argv_value = Value::array();
   for (auto& a : args)
     argv_value.push(a);
@@ -213,7 +227,11 @@ int main(int argc, char** argv) {
   const size_t nl = first.find('\n');
   const std::string status = first.substr(0, nl);
   const std::string rest = first.substr(nl + 1);
-  if (status == "ok" && output) return stream_to(fd, rest, *output);
+  if (status == "ok" && output) {
+    // As tcpdump says where it listens: from here on the switch traces.
+    if (args[0] == "trace") fputs("vswitchctl: tracing; Ctrl-C stops\n", stderr);
+    return stream_to(fd, rest, *output, args[0] == "capture");
+  }
   std::string body = rest;
   if (!read_all(fd, body)) return 3;
   close(fd);

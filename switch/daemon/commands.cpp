@@ -114,6 +114,13 @@ std::string Commands::usage() {
          "FILE|-)\n"
          "  mirror add NAME src=PORT[,PORT...] dst=PORT [direction=in|out|both] [vlan=LIST]\n"
          "  mirror del NAME | mirror list\n"
+         "  trace PORT [--count N] [--filter EXPR] [--json]\n"
+         "                                        the next N (10) frames entering PORT, each "
+         "stage's\n"
+         "                                        decision (vswitchctl trace ... until Ctrl-C)\n"
+         "  trace --synthetic PORT FRAME-HEX      what the switch would do with that frame, "
+         "doing\n"
+         "                                        nothing\n"
          "  version | shutdown | help\n";
 }
 
@@ -458,6 +465,7 @@ const std::map<std::string, Commands::Handler, std::less<>>& Commands::table() {
       {"mirror", &Commands::mirror},
       {"stats", &Commands::stats},
       {"metrics", &Commands::metrics},
+      {"trace", &Commands::trace},
   };
   // clang-format on
   return commands;

@@ -82,6 +82,7 @@ class Commands {
   Reply stats(const Args&);     // commands_stats.cpp
   Reply metrics(const Args&);   // commands_picture.cpp
   Reply show_dot(const Args&);  // commands_picture.cpp: show --dot
+  Reply trace(const Args&);     // commands_trace.cpp
 
   Segment& segment_arg(const Args& args, size_t i) const;
 
