@@ -31,7 +31,9 @@ bool form_matches(bool tagged, bool priority, bool want_tag) {
   return want_tag ? tagged && !priority : !tagged;
 }
 
-bool convert(rte_mbuf* m, bool tagged, bool want_tag, uint16_t vlan) {
+// Inlined by hand: once in_form() had two instances GCC stopped inlining it, and a call for
+// every tagged frame cost 5 % of an access-to-trunk burst's instructions (callgrind).
+[[gnu::always_inline]] inline bool convert(rte_mbuf* m, bool tagged, bool want_tag, uint16_t vlan) {
   if (!want_tag) {
     tagging::strip(m);
     return true;
@@ -353,8 +355,10 @@ void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
   }
 }
 
+// Part of the burst loop, as it was before it had instances: called apart, its call for every
+// frame cost 13 % of a learned-unicast burst's instructions (callgrind).
 template <TraceMode M>
-void Segment::learn(uint16_t in, const Meta& f, uint64_t now_ms) {
+[[gnu::always_inline]] inline void Segment::learn(uint16_t in, const Meta& f, uint64_t now_ms) {
   const uint64_t src_key = Fdb::key(f.src, f.vlan);
   if constexpr (M == TraceMode::dry) {
     bool evicts = false;
