@@ -282,6 +282,21 @@ TEST_F(TraceTest, HubSaysItLooksAtNothing) {
                           "transmit c: sent", "result sent to b, c"));
 }
 
+TEST_F(TraceTest, AMirrorsOutputPortTakesNoTrafficAndSaysSo) {
+  auto& a = add("a");
+  add("b");
+  auto& ids = add("ids");
+  seg_->add_mirror({"span", {ports_.at(&a)}, true, true, std::nullopt, ports_.at(&ids)});
+  const FrameTrace in = traced(ids, frame(kBroadcast, mac(9)));
+  EXPECT_THAT(lines(in), ElementsAre("check dropped: mirror: ids is a mirror's output port, which "
+                                     "takes no traffic",
+                                     "result dropped: mirror"));
+  // The mirror's copy of what a receives is no part of a's story.
+  const FrameTrace flood = traced(a, frame(kBroadcast, mac(1)));
+  EXPECT_EQ(lines(flood).back(), "result sent to b");
+  EXPECT_EQ(ids.sent.size(), 1u);
+}
+
 TEST_F(TraceTest, OnlyTheFramesTheSinkWantsAreTracedInTheOrderTheyCame) {
   auto& a = add("a");
   auto& b = add("b");
