@@ -6,7 +6,9 @@
 // Input: a header byte (mode, port count, policy, FDB size), six bytes per port (role and MTU,
 // VLAN mode, tag, trunks, transmit room), then operations until the input ends (Rig::run):
 // frames into a burst, a burst processed, flush, time passing, a port reconfigured between
-// rounds, a mirror added or removed between rounds.
+// rounds, a mirror added or removed between rounds. The first port is traced throughout (every
+// other frame), which must change nothing of what is forwarded; every frame of the second is
+// first run through a synthetic trace, which must change nothing at all.
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
@@ -226,6 +228,34 @@ Sent as_sent(uint16_t from, Bytes f, const PortSettings& ingress, bool hub) {
   return s;
 }
 
+// Takes every other frame; every story it is told must end with its result.
+class EveryOtherFrame final : public TraceSink {
+ public:
+  bool wants(const rte_mbuf*) override { return (++offered_ & 1) != 0; }
+  void traced(FrameTrace& t) override {
+    require(!t.steps.empty() && t.steps.back().stage == TraceStage::result,
+            "a trace ends with its result");
+    (void)t.text();
+  }
+  void detached() override {}
+
+ private:
+  uint64_t offered_ = 0;
+};
+
+// What a synthetic trace must leave as it was.
+std::vector<uint64_t> state_of(const Segment& seg) {
+  const Fdb::Counters& f = seg.fdb().counters();
+  std::vector<uint64_t> all = {
+      seg.fdb().size(),     f.learned, f.moved, f.evicted, f.refused, seg.counters().flooded,
+      seg.counters().copies};
+  seg.for_each_port([&](uint16_t, Port& p) {
+    all.insert(all.end(),
+               {p.counters().in_packets, p.counters().out_packets, p.counters().dropped_total()});
+  });
+  return all;
+}
+
 class Rig {
  public:
   explicit Rig(Reader& r) {
@@ -257,11 +287,13 @@ class Rig {
       }
       ports_.push_back(raw);
     }
+    seg_->add_trace(ids_[0], &sink_);
   }
 
   ~Rig() {
     for (rte_mbuf* m : burst_)
       rte_pktmbuf_free(m);
+    seg_->remove_trace(ids_[0], &sink_);
   }
 
   void run(Reader& r) {
@@ -306,9 +338,21 @@ class Rig {
     Bytes f = frame_bytes(r);
     rte_mbuf* m = chain(r, f);
     if (m == nullptr) return;
+    if (port == 1) explain(m);
     burst_.push_back(m);
     sent_to_switch_.push_back(as_sent(port, std::move(f), ports_[port]->settings(),
                                       seg_->settings().forwarding == Forwarding::hub));
+  }
+
+  // The frame as it would go, in a copy: the segment, its FDB and its ports must not notice.
+  void explain(const rte_mbuf* m) {
+    rte_mbuf* copy = rte_pktmbuf_copy(m, pool(), 0, UINT32_MAX);
+    if (copy == nullptr) return;
+    const std::vector<uint64_t> before = state_of(*seg_);
+    const FrameTrace t = seg_->explain(ids_[1], copy, now_ms_);
+    rte_pktmbuf_free(copy);
+    require(t.steps.back().stage == TraceStage::result, "a synthetic trace ends with its result");
+    require(state_of(*seg_) == before, "a synthetic trace changes nothing");
   }
 
   void process() {
@@ -427,6 +471,7 @@ class Rig {
     bool sent;
   };
   std::optional<Mirrored> mirror_;
+  EveryOtherFrame sink_;
   uint64_t now_ms_ = 1000;
 };
 
