@@ -169,8 +169,8 @@ DRAIN=0.5  # the sink stops after this much silence once frames have come
 # KEY's value in a vdeload result line (key=value words).
 field() { grep -o "\b$1=[^ ]*" <<<"$2" | head -1 | cut -d= -f2; }
 
-# One measurement: "MPPS CPU_US_PER_FRAME SENT LOST CAPTURED CAPTURE_LOST", or "failed"; LOST:
-# frames the generator sent that the sink did not get.
+# One measurement: "MPPS CPU_US_PER_FRAME SENT LOST DROPPED CAPTURED CAPTURE_LOST", or "failed";
+# LOST: frames the generator sent that the sink did not get; DROPPED: the switch's drop counters.
 vde_measure() {
   local what=$1 run="$work/vde.$1"
   rm -rf "$run"
@@ -208,8 +208,9 @@ vde_measure() {
     await_grep "$run/sink.out" role=recv $((SECS + 15)) || true
     stop_pid "$gpid"
   fi
-  local tally="0 0"
+  local tally="0 0" dropped
   [[ -n $cap ]] && tally=$(capture_stop "$cap" "$run/capture.err")
+  dropped=$(ports_dropped "$ctl" 2>/dev/null || echo 0)
   stop_pid "$kpid"
   stop_pid "$spid"
   local gen sink
@@ -221,8 +222,9 @@ vde_measure() {
     return
   fi
   awk -v d="$(field received "$sink")" -v s="$(field seconds "$gen")" -v c="$(field watch_cpu_s "$gen")" \
-    -v sent="$(field sent "$gen")" -v tally="$tally" 'BEGIN {
-      printf "%.6f %s %d %d %s\n", d / s / 1e6, (c < 0 || d == 0) ? "nan" : c * 1e6 / d, sent, sent - d, tally }'
+    -v sent="$(field sent "$gen")" -v dropped="${dropped:-0}" -v tally="$tally" 'BEGIN {
+      printf "%.6f %s %d %d %d %s\n", d / s / 1e6, (c < 0 || d == 0) ? "nan" : c * 1e6 / d, sent,
+        sent - d, dropped, tally }'
 }
 
 run_vde() {
@@ -231,9 +233,10 @@ run_vde() {
     "1 sink, sendmmsg/recvmmsg of 32; $RUNS runs of $SECS s; measured port vde:1 (the sink's)"
   printf '%-6s %9s %9s %9s %9s %9s %9s %8s %8s %8s %8s %12s %12s\n' run Mpps:none other measured \
     us:none other measured Mpps:o/n m/n us:o/n m/n captured/s cap_lost/s
-  local r v line failed=0 sent lost c l c_meas=0 l_meas=0 r_mo=() r_mm=() r_co=() r_cm=()
+  local r v line failed=0 sent lost dropped c l c_meas=0 l_meas=0 r_mo=() r_mm=() r_co=() r_cm=()
   local -A mpps cpu series  # series: "mpps VARIANT" and "cpu VARIANT" -> the runs' values
   local -A lost_sum=([none]=0 [other]=0 [measured]=0) sent_sum=([none]=0 [other]=0 [measured]=0)
+  local -A drop_sum=([none]=0 [other]=0 [measured]=0)
   for r in $(seq "$RUNS"); do
     for v in $(rotated "$r"); do
       line=$(vde_measure "$v")
@@ -241,8 +244,9 @@ run_vde() {
         failed=1
         break
       fi
-      read -r "mpps[$v]" "cpu[$v]" sent lost c l <<<"$line"
+      read -r "mpps[$v]" "cpu[$v]" sent lost dropped c l <<<"$line"
       lost_sum[$v]=$((lost_sum[$v] + lost))
+      drop_sum[$v]=$((drop_sum[$v] + dropped))
       sent_sum[$v]=$((sent_sum[$v] + sent))
       [[ $v == measured ]] && { c_meas=$c; l_meas=$l; }
     done
@@ -272,9 +276,10 @@ run_vde() {
     "$(median_of ${series[cpu other]})" "$(median_of ${series[cpu measured]})" \
     "$(median_of "${r_mo[@]}")" "$(median_of "${r_mm[@]}")" "$(median_of "${r_co[@]}")" \
     "$(median_of "${r_cm[@]}")"
-  printf 'VDE frames the generator sent that the sink did not get, over the runs:'
+  echo "VDE frames the generator sent that the sink did not get, over the runs (the switch's drop counters):"
   for v in "${variants[@]}"; do
-    printf ' %s %d (%.3f %%)' "$v" "${lost_sum[$v]}" "$(ratio $((100 * lost_sum[$v])) "${sent_sum[$v]}")"
+    printf '  %s %d (%.3f %%; counted %d)' "$v" "${lost_sum[$v]}" \
+      "$(ratio $((100 * lost_sum[$v])) "${sent_sum[$v]}")" "${drop_sum[$v]}"
   done
   echo
   printf 'VDE median ratios to no capture: Mpps other port %.3f, measured port %.3f;' \
