@@ -50,17 +50,6 @@ class CaptureStream final : public Stream {
   bool finished_ = false;
 };
 
-std::vector<std::string> port_names(const std::string& list) {
-  std::vector<std::string> names;
-  for (size_t at = 0; at <= list.size();) {
-    const size_t comma = std::min(list.find(',', at), list.size());
-    if (comma == at) throw ConfigError("'" + list + "' is not a list of port names");
-    names.push_back(list.substr(at, comma - at));
-    at = comma + 1;
-  }
-  return names;
-}
-
 void set_direction(capture::CaptureOptions& o, const std::string& d) {
   if (d != "in" && d != "out" && d != "both" && d != "none") {
     throw ConfigError("--direction is in, out, both or none, not '" + d + "'");
@@ -104,7 +93,7 @@ Reply Commands::capture(const Args& args) {
   need(args, 2, kCaptureUsage);
   capture::CaptureOptions options = capture_options(args, 2);
   std::vector<capture::CapturedPort> ports;
-  for (const std::string& name : port_names(args[1])) {
+  for (const std::string& name : port_name_list(args[1])) {
     auto ref = daemon_.engine().find_port(name);
     if (!ref) throw ConfigError("no port named " + name);
     const Port& p = *ref->segment->port(ref->id);

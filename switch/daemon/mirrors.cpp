@@ -1,21 +1,11 @@
 #include "mirrors.hpp"
 
+#include "spec.hpp"
 #include "vswitch/error.hpp"
 
 namespace vswitch::daemon {
 
 namespace {
-
-std::vector<std::string> names_in(const std::string& list) {
-  std::vector<std::string> names;
-  for (size_t at = 0; at <= list.size();) {
-    const size_t comma = std::min(list.find(',', at), list.size());
-    if (comma == at) throw ConfigError("'" + list + "' is not a list of port names");
-    names.push_back(list.substr(at, comma - at));
-    at = comma + 1;
-  }
-  return names;
-}
 
 void set_direction(MirrorRequest& r, const std::string& d) {
   if (d != "in" && d != "out" && d != "both") {
@@ -38,7 +28,7 @@ MirrorRequest parse_mirror(const std::vector<std::string>& words) {
     if (eq == std::string::npos) throw ConfigError("'" + words[i] + "' is not key=value");
     const std::string key = words[i].substr(0, eq), value = words[i].substr(eq + 1);
     if (key == "src") {
-      r.sources = names_in(value);
+      r.sources = port_name_list(value);
     } else if (key == "dst") {
       r.output = value;
     } else if (key == "direction") {

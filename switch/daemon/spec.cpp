@@ -1,5 +1,6 @@
 #include "spec.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "networks.hpp"
@@ -304,6 +305,17 @@ void apply_segment_setting(Segment& seg, std::string_view key, std::string_view 
   if (s.fdb_limit != seg.settings().fdb_limit) seg.set_fdb_limit(s.fdb_limit);
   seg.set_ageing(s.ageing_s);
   seg.set_flap_hold(s.flap_hold_ms);
+}
+
+std::vector<std::string> port_name_list(const std::string& list) {
+  std::vector<std::string> names;
+  for (size_t at = 0; at <= list.size();) {
+    const size_t comma = std::min(list.find(',', at), list.size());
+    if (comma == at) throw ConfigError("'" + list + "' is not a list of port names");
+    names.push_back(list.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return names;
 }
 
 }  // namespace vswitch::daemon

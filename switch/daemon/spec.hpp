@@ -22,6 +22,8 @@ namespace vswitch::daemon {
 
 // "a,b=c,,d" -> {"a", "b=c,d"}; "a,host=m,i,n,b=c" -> {"a", "host=m,i,n", "b=c"}
 std::vector<std::string> split_spec(std::string_view text);
+// "a,b,c" into its port names; throws ConfigError for an empty name.
+std::vector<std::string> port_name_list(const std::string& list);
 // A value back into spec syntax: "a,b" -> "a,,b".
 std::string spec_value(std::string_view value);
 

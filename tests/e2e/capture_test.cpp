@@ -29,41 +29,21 @@ off_t size_of(const std::string& path) {
 }
 
 // vswitchctl capture in the background, writing a file.
-class Capture {
+class Capture : public StreamingCtl {
  public:
   Capture(const Vswitchd& vs, const std::string& file, std::vector<std::string> args)
-      : file_(file), err_(file + ".err") {
-    std::vector<std::string> argv = {vswitchctl_path(), "--socket", vs.socket(), "capture"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"-w", file_});
-    pid_ = spawn(argv, "", err_);
+      : StreamingCtl(vs, with(args, file), "", file + ".err") {
     // The section header comes at the first pull: from then on the taps are on.
-    started_ = wait_until([&] { return size_of(file_) > 0; }, 5s);
-  }
-  ~Capture() {
-    if (pid_ > 0 && !wait_exit(pid_, 0ms)) {
-      kill(pid_, SIGKILL);
-      wait_exit(pid_, 5s);
-    }
+    started_ = wait_until([&] { return size_of(file) > 0; }, 5s);
   }
   bool started() const { return started_; }
-  // Waits for vswitchctl to end by itself (its --count reached); its exit status.
-  std::optional<int> wait(std::chrono::milliseconds timeout = 10s) {
-    auto status = wait_exit(pid_, timeout);
-    if (status) pid_ = -1;
-    return status;
-  }
-  // Ctrl-C, as a user at a terminal ends it.
-  std::optional<int> interrupt() {
-    kill(pid_, SIGINT);
-    return wait();
-  }
-  std::string err() const { return slurp(err_); }
 
  private:
-  std::string file_;
-  std::string err_;
-  pid_t pid_ = -1;
+  static std::vector<std::string> with(std::vector<std::string> args, const std::string& file) {
+    args.insert(args.begin(), "capture");
+    args.insert(args.end(), {"-w", file});
+    return args;
+  }
   bool started_ = false;
 };
 
@@ -75,14 +55,6 @@ std::string tshark(const std::string& file, const std::vector<std::string>& fiel
   const RunResult r = run_program(argv, 30s);
   EXPECT_EQ(r.status, 0) << r.err;
   return r.out;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    lines.push_back(l);
-  return lines;
 }
 
 class CaptureTest : public ::testing::Test {

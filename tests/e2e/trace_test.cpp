@@ -21,50 +21,24 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 // vswitchctl trace in the background, its output in a file.
-class Trace {
+class Trace : public StreamingCtl {
  public:
   Trace(const Vswitchd& vs, const std::string& out, std::vector<std::string> args)
-      : out_(out), err_(out + ".err") {
-    std::vector<std::string> argv = {vswitchctl_path(), "--socket", vs.socket(), "trace"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    pid_ = spawn(argv, out_, err_);
+      : StreamingCtl(vs, with(std::move(args)), out, out + ".err"), out_(out) {
     // vswitchctl says so once the switch has taken the request: from then on it traces.
     started_ = wait_until([&] { return err().find("tracing") != std::string::npos; }, 5s);
   }
-  ~Trace() {
-    if (pid_ > 0 && !wait_exit(pid_, 0ms)) {
-      kill(pid_, SIGKILL);
-      wait_exit(pid_, 5s);
-    }
-  }
   bool started() const { return started_; }
-  // Waits for vswitchctl to end by itself (its count told); its exit status.
-  std::optional<int> wait(std::chrono::milliseconds timeout = 10s) {
-    auto status = wait_exit(pid_, timeout);
-    if (status) pid_ = -1;
-    return status;
-  }
-  std::optional<int> interrupt() {
-    kill(pid_, SIGINT);
-    return wait();
-  }
   std::string out() const { return slurp(out_); }
-  std::string err() const { return slurp(err_); }
 
  private:
+  static std::vector<std::string> with(std::vector<std::string> args) {
+    args.insert(args.begin(), "trace");
+    return args;
+  }
   std::string out_;
-  std::string err_;
-  pid_t pid_ = -1;
   bool started_ = false;
 };
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    lines.push_back(l);
-  return lines;
-}
 
 class TraceTest : public ::testing::Test {
  protected:

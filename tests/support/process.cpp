@@ -79,6 +79,14 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds tim
   }
 }
 
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);)
+    lines.push_back(l);
+  return lines;
+}
+
 std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
   std::optional<int> result;
   wait_until(
@@ -276,6 +284,31 @@ int64_t Vswitchd::port_counter(const std::string& port, const std::string& count
 bool Vswitchd::wait_port_counter(const std::string& port, const std::string& counter,
                                  int64_t at_least, std::chrono::milliseconds timeout) {
   return wait_until([&] { return port_counter(port, counter) >= at_least; }, timeout);
+}
+
+StreamingCtl::StreamingCtl(const Vswitchd& vs, std::vector<std::string> args,
+                           const std::string& out_path, const std::string& err_path)
+    : err_(err_path) {
+  args.insert(args.begin(), {vswitchctl_path(), "--socket", vs.socket()});
+  pid_ = spawn(args, out_path, err_path);
+}
+
+StreamingCtl::~StreamingCtl() {
+  if (pid_ > 0 && !wait_exit(pid_, 0ms)) {
+    kill(pid_, SIGKILL);
+    wait_exit(pid_, 5s);
+  }
+}
+
+std::optional<int> StreamingCtl::wait(std::chrono::milliseconds timeout) {
+  auto status = wait_exit(pid_, timeout);
+  if (status) pid_ = -1;
+  return status;
+}
+
+std::optional<int> StreamingCtl::interrupt() {
+  kill(pid_, SIGINT);
+  return wait();
 }
 
 }  // namespace vswitch::test

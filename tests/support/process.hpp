@@ -32,6 +32,9 @@ class TempDir {
 };
 
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
+// A text's lines, without their ends.
+std::vector<std::string> lines_of(const std::string& text);
+
 // waitpid with a deadline: the exit status (128 + signal when killed), or nullopt.
 std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds timeout);
 // A file's whole content, empty when it cannot be read.
@@ -107,6 +110,27 @@ class Vswitchd {
   pid_t pid_ = -1;
   std::optional<int> exit_status_;  // once reaped
   bool ready_ = false;
+};
+
+// A streaming vswitchctl command (capture, trace) in the background, its output and standard
+// error in files; killed by its PID if it is still running when this goes.
+class StreamingCtl {
+ public:
+  StreamingCtl(const Vswitchd& vs, std::vector<std::string> args, const std::string& out_path,
+               const std::string& err_path);
+  ~StreamingCtl();
+  StreamingCtl(const StreamingCtl&) = delete;
+  StreamingCtl& operator=(const StreamingCtl&) = delete;
+
+  // Waits for it to end by itself (its count reached, its port gone); its exit status.
+  std::optional<int> wait(std::chrono::milliseconds timeout = 10s);
+  // Ctrl-C, as a user at a terminal ends it.
+  std::optional<int> interrupt();
+  std::string err() const { return slurp(err_); }
+
+ private:
+  std::string err_;
+  pid_t pid_ = -1;
 };
 
 // A process's CPU time in clock ticks (100 a second), user and system; -1 if it is gone.
