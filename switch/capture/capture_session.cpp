@@ -18,7 +18,10 @@ uint64_t realtime_ns() {
 }
 
 constexpr int kNoReason = -1;
-const size_t kSmallestBlock = packet_block_size(0, Direction::inbound, {});
+// Enough chunks that the writer sends some while the datapath fills others; each large enough
+// for the largest block (a frame cut to the scratch's size, a comment, the options).
+constexpr size_t kChunks = 8;
+constexpr size_t kSmallestChunk = 64 * 1024;
 
 }  // namespace
 
@@ -75,7 +78,11 @@ class CaptureSession::Watch final : public PortTap {
 
 CaptureSession::CaptureSession(std::vector<CapturedPort> ports, CaptureOptions options)
     : options_(std::move(options)), filter_(options_.filter, options_.snaplen) {
-  buffer_.resize(options_.buffer);
+  chunk_size_ = std::max(options_.buffer / kChunks, kSmallestChunk);
+  chunks_.resize(kChunks);
+  for (Chunk& c : chunks_)
+    c.bytes = std::make_unique<uint8_t[]>(chunk_size_);
+  open_chunk();
   // Timestamps from the TSC, read once a burst, on the wall clock's scale.
   tsc_base_ = rte_get_tsc_cycles();
   ns_base_ = realtime_ns();
@@ -98,30 +105,67 @@ void CaptureSession::offer(Watch& w, Direction d, const rte_mbuf* m, int reason,
   if (ended_) return;
   PortCaptureStats& st = w.stats();
   ++st.seen;
-  // A full buffer costs little more than this, where no filter must say first whether the
-  // frame was wanted.
-  if (filter_.empty() && buffer_.size() - filled_ < kSmallestBlock) {
+  // A full ring costs little more than this, where no filter must say first whether the frame
+  // was wanted.
+  if (fill_at_ == nullptr && filter_.empty() && !next_chunk()) {
     ++st.lost;
     return;
   }
+  // In 64 bits: GCC makes 32-bit minimums vector instructions that reload the value from
+  // the stack wider than it was stored, stalling every frame.
   const uint32_t wire = m->pkt_len;
-  uint32_t length = std::min<uint32_t>(wire, static_cast<uint32_t>(scratch_.size()));
-  const auto* data = static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, length, scratch_.data()));
+  const size_t readable = std::min<size_t>(wire, scratch_.size());
+  const auto* data = static_cast<const uint8_t*>(
+      rte_pktmbuf_read(m, 0, static_cast<uint32_t>(readable), scratch_.data()));
   if (data == nullptr) return;
-  if (!filter_.matches(data, length, wire)) return;
-  length = std::min(length, options_.snaplen);
+  if (!filter_.empty() && !filter_.matches(data, static_cast<uint32_t>(readable), wire)) return;
+  const size_t kept = std::min<size_t>(readable, options_.snaplen);
   const std::string_view comment =
       reason == kNoReason ? std::string_view() : drop_comments_[reason];
-  const size_t size = packet_block_size(length, d, comment);
-  if (filled_ + size > buffer_.size()) {
+  const size_t size = packet_block_size(kept, d, comment);
+  if (static_cast<size_t>(fill_end_ - fill_at_) < size && !next_chunk()) {
     ++st.lost;
     return;
   }
-  write_packet_block(buffer_.data() + filled_, w.interface(), time_ns, {data, length}, wire, d,
-                     comment);
-  filled_ += size;
+  write_packet_block(fill_at_, w.interface(), time_ns, {data, kept}, wire, d, comment);
+  fill_at_ += size;
   ++st.captured;
   if (++captured_ == options_.count) ended_ = true;
+}
+
+bool CaptureSession::next_chunk() {
+  if (fill_at_ != nullptr) {
+    Chunk& c = chunks_[filling_ % chunks_.size()];
+    c.filled = static_cast<size_t>(fill_at_ - c.bytes.get());
+    if (c.filled == 0) return true;
+    published_.store(++filling_, std::memory_order_release);
+  }
+  open_chunk();
+  return fill_at_ != nullptr;
+}
+
+void CaptureSession::open_chunk() {
+  if (filling_ - taken_.load(std::memory_order_acquire) >= chunks_.size()) {
+    fill_at_ = fill_end_ = nullptr;
+    return;
+  }
+  fill_at_ = chunks_[filling_ % chunks_.size()].bytes.get();
+  fill_end_ = fill_at_ + chunk_size_;
+}
+
+void CaptureSession::seal() {
+  next_chunk();
+}
+
+std::span<const uint8_t> CaptureSession::ready_chunk() const {
+  const uint64_t next = taken_.load(std::memory_order_relaxed);
+  if (next == published_.load(std::memory_order_acquire)) return {};
+  const Chunk& c = chunks_[next % chunks_.size()];
+  return {c.bytes.get(), c.filled};
+}
+
+void CaptureSession::release_chunk() {
+  taken_.store(taken_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
 uint64_t CaptureSession::now_ns() const {
@@ -129,14 +173,24 @@ uint64_t CaptureSession::now_ns() const {
          static_cast<uint64_t>(static_cast<double>(rte_get_tsc_cycles() - tsc_base_) * ns_per_tsc_);
 }
 
-void CaptureSession::drain(std::string& out) {
+std::string CaptureSession::header() {
+  std::string out;
   if (!header_sent_) {
-    const std::vector<uint8_t> header = writer_.take();
-    out.append(reinterpret_cast<const char*>(header.data()), header.size());
+    const std::vector<uint8_t> bytes = writer_.take();
+    out.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     header_sent_ = true;
   }
-  out.append(reinterpret_cast<const char*>(buffer_.data()), filled_);
-  filled_ = 0;
+  return out;
+}
+
+void CaptureSession::drain(std::string& out) {
+  out += header();
+  seal();
+  for (auto chunk = ready_chunk(); !chunk.empty(); chunk = ready_chunk()) {
+    out.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+    release_chunk();
+  }
+  if (fill_at_ == nullptr) open_chunk();
 }
 
 void CaptureSession::stop() {

@@ -2,11 +2,18 @@
 // buffer, on the datapath, and a pcapng stream made of that buffer off it. What does not fit in
 // the buffer until the next drain is lost to the capture (counted per port and reported in the
 // stream's statistics), never to the switch.
+//
+// The buffer is a ring of chunks: the datapath fills one while those before it wait to be
+// written, either by drain() on the datapath's thread or by a writer on a thread of its own
+// (ready_chunk(), release_chunk()), so that a busy capture's socket writes need not take the
+// switch's core. The ring's two indices are the only state the two threads share.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,7 +31,7 @@ struct CaptureOptions {
   uint64_t count = 0;    // stop after this many frames; 0: until stopped
   uint32_t snaplen = 262144;
   std::string filter;       // tcpdump syntax; empty: every frame
-  size_t buffer = 1 << 20;  // bytes of frames waiting for the next drain
+  size_t buffer = 2 << 20;  // bytes of frames waiting to be written
 };
 
 struct CapturedPort {
@@ -50,8 +57,19 @@ class CaptureSession {
   CaptureSession& operator=(const CaptureSession&) = delete;
 
   // Appends the pcapng bytes ready: the section and interface blocks first, then the frames
-  // captured since the last drain.
+  // captured since the last drain. For a capture without a writer thread.
   void drain(std::string& out);
+
+  // For a writer on another thread. On the datapath's thread: the section and interface
+  // blocks, once, to be written first; and seal(), which makes the frames captured so far
+  // ready (a chunk is otherwise ready when full).
+  std::string header();
+  void seal();
+  // On the writer's thread: the oldest chunk ready, empty when none is; release_chunk() once
+  // it is written gives it back to the datapath.
+  std::span<const uint8_t> ready_chunk() const;
+  void release_chunk();
+
   // The capture takes no more frames: its count was reached, every port left, or stop().
   bool ended() const { return ended_; }
   void stop();
@@ -64,8 +82,17 @@ class CaptureSession {
  private:
   class Watch;
 
+  struct Chunk {
+    std::unique_ptr<uint8_t[]> bytes;
+    size_t filled = 0;
+  };
+
   // `reason`: a DropReason, or -1.
   void offer(Watch& w, Direction d, const rte_mbuf* m, int reason, uint64_t time_ns);
+  // Readies the chunk being filled if it holds anything, and opens the next one if the ring
+  // has room; false when it has none.
+  bool next_chunk();
+  void open_chunk();
   void port_left();
   uint64_t now_ns() const;
 
@@ -74,9 +101,15 @@ class CaptureSession {
   std::vector<std::unique_ptr<Watch>> watches_;
   PcapngWriter writer_;  // the blocks before and after the frames
   bool header_sent_ = false;
-  // The frames' packet blocks, written by the datapath, taken by drain().
-  std::vector<uint8_t> buffer_;
-  size_t filled_ = 0;
+  // The frames' packet blocks, written by the datapath into chunks_[filling_ % size], taken
+  // from chunks_[taken_ % size] up to published_ by drain() or a writer.
+  std::vector<Chunk> chunks_;
+  size_t chunk_size_ = 0;
+  uint64_t filling_ = 0;
+  uint8_t* fill_at_ = nullptr;  // null while the ring is full
+  uint8_t* fill_end_ = nullptr;
+  alignas(64) std::atomic<uint64_t> published_{0};
+  alignas(64) std::atomic<uint64_t> taken_{0};
   std::array<std::string, kDropReasonCount> drop_comments_;
   uint64_t tsc_base_ = 0;
   uint64_t ns_base_ = 0;

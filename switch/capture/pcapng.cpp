@@ -7,21 +7,20 @@ namespace vswitch::capture {
 
 namespace {
 
+using namespace block;
+
 // Block types and option codes, from the pcapng specification.
 constexpr uint32_t kSectionHeader = 0x0A0D0D0A;
 constexpr uint32_t kInterfaceDescription = 1;
 constexpr uint32_t kInterfaceStatistics = 5;
-constexpr uint32_t kEnhancedPacket = 6;
 constexpr uint32_t kByteOrderMagic = 0x1A2B3C4D;
 constexpr uint16_t kLinkTypeEthernet = 1;
 
 constexpr uint16_t kOptEnd = 0;
-constexpr uint16_t kOptComment = 1;
 constexpr uint16_t kShbUserAppl = 4;
 constexpr uint16_t kIfName = 2;
 constexpr uint16_t kIfDescription = 3;
 constexpr uint16_t kIfTsResol = 9;
-constexpr uint16_t kEpbFlags = 2;
 constexpr uint16_t kIsbIfRecv = 4;
 constexpr uint16_t kIsbIfDrop = 5;
 
@@ -31,58 +30,7 @@ std::span<const uint8_t> as_bytes(const auto& v) {
   return {reinterpret_cast<const uint8_t*>(&v), sizeof v};
 }
 
-size_t padded(size_t n) {
-  return (n + 3) & ~size_t{3};
-}
-
-// Writes native byte order, which the section's byte-order magic declares.
-uint8_t* put(uint8_t* at, const auto& v) {
-  std::memcpy(at, &v, sizeof v);
-  return at + sizeof v;
-}
-
-uint8_t* put_option(uint8_t* at, uint16_t code, const void* value, size_t size) {
-  at = put(at, code);
-  at = put(at, static_cast<uint16_t>(size));
-  std::memcpy(at, value, size);
-  std::memset(at + size, 0, padded(size) - size);
-  return at + padded(size);
-}
-
-constexpr size_t kPacketFixed = 7 * 4;  // type, length, interface, time x2, lengths x2
-constexpr size_t kFlagsOption = 4 + 4;
-constexpr size_t kEndOfOptions = 4;
-constexpr size_t kTrailer = 4;
-
 }  // namespace
-
-size_t packet_block_size(size_t kept, Direction direction, std::string_view comment) {
-  return kPacketFixed + padded(kept) + (comment.empty() ? 0 : 4 + padded(comment.size())) +
-         (direction == Direction::unknown ? 0 : kFlagsOption) + kEndOfOptions + kTrailer;
-}
-
-void write_packet_block(uint8_t* out, uint32_t interface, uint64_t time_ns,
-                        std::span<const uint8_t> kept, uint32_t wire_length, Direction direction,
-                        std::string_view comment) {
-  const auto length = static_cast<uint32_t>(packet_block_size(kept.size(), direction, comment));
-  uint8_t* at = put(out, kEnhancedPacket);
-  at = put(at, length);
-  at = put(at, interface);
-  at = put(at, static_cast<uint32_t>(time_ns >> 32));
-  at = put(at, static_cast<uint32_t>(time_ns));
-  at = put(at, static_cast<uint32_t>(kept.size()));
-  at = put(at, wire_length);
-  std::memcpy(at, kept.data(), kept.size());
-  std::memset(at + kept.size(), 0, padded(kept.size()) - kept.size());
-  at += padded(kept.size());
-  if (!comment.empty()) at = put_option(at, kOptComment, comment.data(), comment.size());
-  if (direction != Direction::unknown) {
-    const auto flags = static_cast<uint32_t>(direction);
-    at = put_option(at, kEpbFlags, &flags, sizeof flags);
-  }
-  at = put(at, uint32_t{0});  // opt_endofopt
-  put(at, length);
-}
 
 PcapngWriter::PcapngWriter(std::string_view application) {
   begin(kSectionHeader);

@@ -29,6 +29,11 @@ class Stream {
   virtual bool pull(std::string& out, size_t room) = 0;
   // The client asked to stop (it closed its side): the next pull()s give the stream's tail.
   virtual void stop() = 0;
+  // A stream that says much may write it to the client's socket itself, from another thread:
+  // offered the socket once every byte before the stream was sent, it returns true to take
+  // it, and its pull()s then append nothing until they return false, once its last byte is
+  // written. The socket stays open until the stream is gone.
+  virtual bool write_to(int /*socket*/) { return false; }
 };
 
 struct Reply {

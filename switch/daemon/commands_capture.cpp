@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "capture/capture_session.hpp"
+#include "capture/capture_writer.hpp"
 #include "commands.hpp"
 #include "daemon.hpp"
 #include "spec.hpp"
@@ -22,10 +23,16 @@ class CaptureStream final : public Stream {
  public:
   explicit CaptureStream(std::unique_ptr<capture::CaptureSession> session, std::string what)
       : session_(std::move(session)), what_(std::move(what)) {}
-  ~CaptureStream() override { report(); }
+
+  // Destroyed on the datapath's thread: the writer stops before the taps go.
+  ~CaptureStream() override {
+    writer_.reset();
+    report();
+  }
 
   bool pull(std::string& out, size_t) override {
     if (finished_) return false;
+    if (writer_) return pull_written();
     session_->drain(out);
     if (!session_->ended()) return true;
     session_->finish(out);
@@ -33,6 +40,10 @@ class CaptureStream final : public Stream {
     return false;
   }
   void stop() override { session_->stop(); }
+  bool write_to(int socket) override {
+    writer_ = std::make_unique<capture::CaptureWriter>(*session_, socket, session_->header());
+    return true;
+  }
 
  private:
   void report() {
@@ -45,7 +56,24 @@ class CaptureStream final : public Stream {
         static_cast<unsigned long>(lost));
   }
 
+  // What the writer thread has not yet been given, given; done once it has written it all.
+  bool pull_written() {
+    session_->seal();
+    if (session_->ended() && !tail_given_) {
+      std::string tail;
+      session_->finish(tail);
+      writer_->end(std::move(tail));
+      tail_given_ = true;
+    }
+    writer_->wake();
+    if (writer_->failed()) session_->stop();
+    finished_ = writer_->done();
+    return !finished_;
+  }
+
   std::unique_ptr<capture::CaptureSession> session_;
+  std::unique_ptr<capture::CaptureWriter> writer_;
+  bool tail_given_ = false;
   std::string what_;
   bool finished_ = false;
 };

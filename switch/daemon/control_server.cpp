@@ -91,6 +91,7 @@ void ControlServer::pump(Client& c) {
     c.stream.reset();  // nobody to tell the rest to
     return;
   }
+  if (!c.handed && conn.unsent() == 0) c.handed = c.stream->write_to(conn.fd());
   while (conn.unsent() < kStreamBacklog) {
     const size_t before = conn.unsent();
     const bool more = c.stream->pull(conn.outbox(), kStreamBacklog - before);

@@ -33,6 +33,7 @@ class ControlServer {
     std::unique_ptr<LineConnection> connection;
     std::shared_ptr<Stream> stream;  // while a streaming reply goes on
     bool stopped = false;            // the stream was told the client is done
+    bool handed = false;             // the stream writes to the socket itself
   };
 
   void accept_clients();
