@@ -35,7 +35,7 @@ class Fdb {
   enum class Learned : uint8_t { refreshed, added, moved, kept_static, refused };
   struct LearnResult {
     Learned what;
-    uint16_t old_port = kNoPort;  // for moved
+    uint16_t old_port = kNoPort;  // for moved; for kept_static, the entry's port
     bool flapping = false;        // moved within the hold-down time of its last change
   };
 
@@ -104,6 +104,9 @@ class Fdb {
   void set_limit(uint32_t limit);
   size_t dynamic_entries_of(uint16_t port) const {
     return port < ports_.size() ? ports_[port].dynamic.count : 0;
+  }
+  size_t entries_of(uint16_t port) const {
+    return port < ports_.size() ? ports_[port].dynamic.count + ports_[port].fixed.count : 0;
   }
   const Counters& counters() const { return counters_; }
 

@@ -43,6 +43,8 @@ enum class DropReason : uint8_t {
   rx_error,   // the transport delivered something that is not a frame
   no_buffer,  // no mbuf for a copy or a receive
   mirror,     // arrived on a mirror's output port, which takes no traffic of its own
+  storm,      // over the port's storm-control limit for broadcast, multicast or unknown unicast
+  source,     // a source address the port may not use (port security, or pinned to another port)
   count
 };
 inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::count);
@@ -60,11 +62,33 @@ struct PortCounters {
   uint64_t dropped_total() const;
 };
 
+// Storm control: the most frames a second of each kind the port may send into its segment,
+// beyond a burst allowance; 0 is no limit.
+struct StormLimits {
+  uint32_t broadcast = 0;
+  uint32_t multicast = 0;  // group addresses other than broadcast
+  uint32_t unknown = 0;    // unicast to an address the FDB does not hold
+  bool any() const { return broadcast != 0 || multicast != 0 || unknown != 0; }
+  bool operator==(const StormLimits&) const = default;
+};
+
+// Port security: the source addresses frames from the port may carry.
+struct SourceGuard {
+  uint32_t max_macs = 0;      // the most FDB entries the port may hold; 0 is no limit
+  std::vector<MacAddr> macs;  // only these (pinned to the port in its untagged VLAN); empty: any
+  bool sticky = false;        // what the port learns stays, static: the first max_macs lock it
+  bool any() const { return max_macs != 0 || !macs.empty() || sticky; }
+  bool operator==(const SourceGuard&) const = default;
+  std::optional<std::string> validate() const;
+};
+
 struct PortSettings {
   std::string name;
   Role role = Role::vm;
   VlanConfig vlan;
   uint32_t mtu = kDefaultMtu;
+  StormLimits storm;
+  SourceGuard security;
 };
 
 class Port {

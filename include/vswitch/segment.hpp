@@ -3,6 +3,7 @@
 // that flush() hands to the ports, so each destination gets its frames in one call.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -18,6 +19,7 @@
 #include "vswitch/log.hpp"
 #include "vswitch/policy.hpp"
 #include "vswitch/port.hpp"
+#include "vswitch/storm_control.hpp"
 #include "vswitch/tap.hpp"
 #include "vswitch/trace.hpp"
 #include "vswitch/vlan.hpp"
@@ -147,11 +149,19 @@ class Segment {
     std::vector<Mirror*> mirror_received;  // mirrors of what arrives here
     std::vector<Mirror*> mirror_sent;      // mirrors of what leaves here
     bool mirror_output = false;            // some mirror's output port
-    TraceSink* trace = nullptr;            // this port's frames are traced
-    uint16_t traced_tx = 0;                // traced frames in `tx`, listed in traced_tx_
+    StormControl storm;
+    LogLimiter storm_log{10000};
+    // Port security, as the pipeline checks it (from PortSettings::security).
+    bool guarded = false;
+    std::vector<uint64_t> allowed_sources;  // sorted; empty: any
+    uint32_t max_macs = 0;
+    bool sticky = false;
+    LogLimiter source_log{10000};
+    TraceSink* trace = nullptr;  // this port's frames are traced
+    uint16_t traced_tx = 0;      // traced frames in `tx`, listed in traced_tx_
     std::array<rte_mbuf*, kTxBurstMax> tx{};
   };
-  struct Meta;
+  struct Classified;  // a frame after pass one (pipeline.cpp)
   // A traced frame's record until its sink has it.
   struct OpenTrace {
     FrameTrace trace;
@@ -166,25 +176,53 @@ class Segment {
     OpenTrace* open;
   };
 
+  // The port's storm control and port security, from its settings.
+  void apply_guards(Slot& s, const PortSettings& settings);
   void rebuild_flood_sets();
   void rebuild_mirror_lists();
   void mirror(const Slot& s, const std::vector<Mirror*>& mirrors, rte_mbuf* const* pkts,
               uint16_t n);
   // What detach() does to the mirrors: the port leaves their sources, theirs it was the output.
   void drop_port_from_mirrors(uint16_t id);
-  // Static FDB entries for the port's own MACs, in its untagged VLAN; the number added.
+  // Static FDB entries for the port's own MACs and those its port security lists, in its
+  // untagged VLAN; the number added.
   size_t pin_own_macs(uint16_t id);
   // The pipeline, in one instance a TraceMode (see trace.hpp).
   template <TraceMode M>
   void run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms);
+  // Learns the frame's source; false when the port may not use it (the frame is then dropped).
   template <TraceMode M>
-  void learn(uint16_t in, const Meta& f, uint64_t now_ms);
+  bool learn(uint16_t in, const Classified& f, uint64_t now_ms);
+  // learn() for a port without port security, and for one with it.
   template <TraceMode M>
-  void forward(uint16_t in, const Meta& f);
+  bool learn_source(uint16_t in, const Classified& f, uint64_t now_ms);
   template <TraceMode M>
-  void flood(uint16_t in, const Meta& f, const std::vector<uint16_t>& members);
+  bool learn_guarded(uint16_t in, const Classified& f, uint64_t now_ms);
+  enum class Refusal : uint8_t { not_listed, over_limit, pinned, fdb_full };
   template <TraceMode M>
-  rte_mbuf* in_form(const Meta& f, bool want_tag, bool may_modify);
+  bool refuse_source(Slot& s, const Classified& f, Refusal why, uint16_t holder = kNoPort);
+  static bool source_listed(const Slot& s, uint64_t src) {
+    return s.allowed_sources.empty() ||
+           std::binary_search(s.allowed_sources.begin(), s.allowed_sources.end(), src);
+  }
+  // Whether storm control lets one more frame of the kind through the port.
+  template <TraceMode M>
+  bool storm_admits(Slot& s, StormControl::Kind k);
+  void note_storm(Slot& s, StormControl::Kind k);
+  template <TraceMode M>
+  void forward(uint16_t in, const Classified& f);
+  template <TraceMode M>
+  void flood(uint16_t in, const Classified& f, const std::vector<uint16_t>& members);
+  // The form a destination takes a frame in: tagged with its VLAN or not, and whether the
+  // received mbuf may be changed to get there (not while another destination takes it as it is).
+  struct EgressForm {
+    bool tagged;
+    bool may_modify;
+  };
+  // The frame in that form: the received mbuf itself, changed or not, or a copy; null when no
+  // copy could be made.
+  template <TraceMode M>
+  rte_mbuf* in_form(const Classified& f, EgressForm form);
   template <TraceMode M>
   void deliver_group(const std::vector<uint16_t>& outs, rte_mbuf* m);
   template <TraceMode M>
@@ -208,8 +246,8 @@ class Segment {
   FrameTrace* open_trace(Slot& s, rte_mbuf* m);
   // The egress lines of a flood's group, which `m` is the form of (null: no mbuf for it).
   template <TraceMode M>
-  void trace_egress(const Meta& f, const std::vector<uint16_t>& outs, rte_mbuf* m, bool want_tag,
-                    bool may_modify);
+  void trace_egress(const Classified& f, const std::vector<uint16_t>& outs, rte_mbuf* m,
+                    bool want_tag, bool may_modify);
   void note_traced_tx(Slot& s);
   uint16_t transmit_traced(Slot& s, uint16_t n);
   void resolve_traced_tx(Slot& s, uint16_t sent, bool plug_full, bool port_left);
@@ -217,7 +255,7 @@ class Segment {
   void end_traced_burst();
   // Hands the finished traces to their sinks, in the order their frames came.
   void settle_traces();
-  void note_move(const Meta& f, uint16_t in, const Fdb::LearnResult& r, uint64_t now_ms);
+  void note_move(const Classified& f, uint16_t in, const Fdb::LearnResult& r, uint64_t now_ms);
 
   SegmentSettings settings_;
   Fdb fdb_;
@@ -234,6 +272,7 @@ class Segment {
   std::deque<OpenTrace> open_traces_;  // in the order their frames came
   std::vector<TracedTx> traced_tx_;
   FrameTrace* tracing_ = nullptr;  // the frame being processed, when it is traced
+  uint64_t burst_ms_ = 0;          // the clock of the burst being processed, for logs
   uint64_t dry_learned_key_ = 0;   // a synthetic frame's source, as if learned on its port
   bool dry_shared_ = false;        // a synthetic frame would be shared with a mirror
 };

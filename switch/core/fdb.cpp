@@ -189,7 +189,7 @@ Fdb::LearnResult Fdb::learn_known(uint32_t i, uint16_t port, uint64_t now_ms, ui
   const auto now_s = static_cast<uint32_t>(now_ms / 1000);
   const auto now32 = static_cast<uint32_t>(now_ms);
   Slot& s = slots_[i];
-  if (s.flags & kStatic) return {Learned::kept_static};
+  if (s.flags & kStatic) return {Learned::kept_static, s.port};
   if (s.port == port) {
     // Refreshed at most once a second per entry: the LRU order only needs that much.
     s.seen_s = now_s;

@@ -54,6 +54,10 @@ std::string_view to_string(DropReason r) {
       return "no_buffer";
     case DropReason::mirror:
       return "mirror";
+    case DropReason::storm:
+      return "storm";
+    case DropReason::source:
+      return "source";
     case DropReason::count:
       break;
   }
@@ -65,6 +69,19 @@ uint64_t PortCounters::dropped_total() const {
   for (uint64_t d : drops)
     n += d;
   return n;
+}
+
+std::optional<std::string> SourceGuard::validate() const {
+  for (MacAddr mac : macs) {
+    if (mac.bits() & 1) return "macs: " + mac.str() + " is a multicast address";
+    if (mac.bits() == 0) return "macs: 00:00:00:00:00:00 is no address";
+  }
+  if (sticky && max_macs == 0) return "sticky=on needs max-macs=N: how many addresses to keep";
+  if (max_macs != 0 && macs.size() > max_macs) {
+    return "macs lists " + std::to_string(macs.size()) +
+           " addresses, over max-macs=" + std::to_string(max_macs);
+  }
+  return std::nullopt;
 }
 
 }  // namespace vswitch

@@ -174,6 +174,30 @@ void checks_passed(FrameTrace& t, uint32_t len, uint32_t payload, uint32_t mtu) 
         format("passed: %u bytes, payload %u within the MTU %u", len, payload, mtu));
 }
 
+void storm(FrameTrace& t, const std::string& port, std::string_view kind, uint32_t limit) {
+  t.add(TraceStage::check, "",
+        format("storm control: over %s's limit of %u %.*s frames a second", port.c_str(), limit,
+               static_cast<int>(kind.size()), kind.data()));
+}
+
+void learned_sticky(FrameTrace& t, uint64_t src, uint16_t vlan, const std::string& in, size_t held,
+                    uint32_t max_macs, bool synthetic) {
+  t.add(TraceStage::learn, "",
+        format("%s in VLAN %u: new, %s on %s as a sticky (static) entry, %zu of its max-macs %u",
+               mac(src).c_str(), vlan, synthetic ? "would be learned" : "learned", in.c_str(),
+               held + (synthetic ? 1 : 0), max_macs));
+}
+
+void source_refused(FrameTrace& t, uint64_t src, uint16_t vlan, const std::string& in,
+                    const std::string& why, uint32_t max_macs) {
+  std::string says =
+      format("%s in VLAN %u: refused on %s: %s", mac(src).c_str(), vlan, in.c_str(), why.c_str());
+  if (max_macs != 0 && why.find("max-macs") != std::string::npos) {
+    says += format(" (%u)", max_macs);
+  }
+  t.add(TraceStage::learn, "", says);
+}
+
 void learned(FrameTrace& t, uint64_t src, uint16_t vlan, const Fdb::LearnResult& r,
              const std::string& in, const std::string& old_port, bool evicts, uint32_t limit,
              bool synthetic) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "vswitch/fdb.hpp"
 #include "vswitch/policy.hpp"
@@ -32,6 +33,7 @@ void classified(FrameTrace& t, bool hub, uint16_t vlan, bool tagged, bool priori
 void oversize(FrameTrace& t, const std::string& port, uint32_t payload, uint32_t mtu, bool egress,
               bool only_destination);
 void checks_passed(FrameTrace& t, uint32_t len, uint32_t payload, uint32_t mtu);
+void storm(FrameTrace& t, const std::string& port, std::string_view kind, uint32_t limit);
 
 // Stage learn.
 void learned(FrameTrace& t, uint64_t src, uint16_t vlan, const Fdb::LearnResult& r,
@@ -40,6 +42,11 @@ void learned(FrameTrace& t, uint64_t src, uint16_t vlan, const Fdb::LearnResult&
 void not_learned_multicast(FrameTrace& t, uint64_t src);
 void not_learned_hub(FrameTrace& t);
 void learned_just_before(FrameTrace& t, uint64_t src, uint16_t vlan);
+// Port security: a sticky port's new address, and a source the port may not use.
+void learned_sticky(FrameTrace& t, uint64_t src, uint16_t vlan, const std::string& in, size_t held,
+                    uint32_t max_macs, bool synthetic);
+void source_refused(FrameTrace& t, uint64_t src, uint16_t vlan, const std::string& in,
+                    const std::string& why, uint32_t max_macs);
 
 // Stage lookup.
 void hub_flood(FrameTrace& t, size_t candidates);

@@ -101,7 +101,9 @@ std::string Commands::usage() {
          "  port list [SEGMENT] | port show NAME\n"
          "  port add TYPE,key=value...            same syntax as --port\n"
          "  port del NAME\n"
-         "  port set NAME key=value...            role, vlan-mode, tag, trunks, mtu\n"
+         "  port set NAME key=value...            role, vlan-mode, tag, trunks, mtu,\n"
+         "                                        storm-broadcast|multicast|unknown=PPS,\n"
+         "                                        max-macs=N, macs=MAC[,MAC], sticky=on|off\n"
          "  fdb show SEGMENT [vlan=V] [port=P] [mac=M]\n"
          "  fdb flush SEGMENT [port=P]\n"
          "  fdb add SEGMENT MAC PORT [VLAN]       a static entry\n"
@@ -122,6 +124,22 @@ std::string Commands::usage() {
          "doing\n"
          "                                        nothing\n"
          "  version | shutdown | help\n";
+}
+
+// Frames a second of each kind, 0 for no limit.
+Value storm_value(const StormLimits& l) {
+  Value v = Value::object();
+  v.set("broadcast", l.broadcast).set("multicast", l.multicast).set("unknown", l.unknown);
+  return v;
+}
+
+Value security_value(const SourceGuard& g) {
+  Value macs = Value::array();
+  for (MacAddr mac : g.macs)
+    macs.push(mac.str());
+  Value v = Value::object();
+  v.set("max_macs", g.max_macs).set("macs", std::move(macs)).set("sticky", g.sticky);
+  return v;
 }
 
 Value Commands::port_info(const std::string& name) const {
@@ -154,6 +172,8 @@ Value Commands::port_info(const std::string& name) const {
       .set("role", to_string(s.role))
       .set("vlan", std::move(vlan))
       .set("mtu", s.mtu)
+      .set("storm", storm_value(s.storm))
+      .set("security", security_value(s.security))
       .set("fdb_entries", static_cast<uint64_t>(ref->segment->fdb().dynamic_entries_of(ref->id)))
       .set("counters", std::move(counters))
       .set("details", std::move(details));

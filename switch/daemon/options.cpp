@@ -45,6 +45,12 @@ constexpr const char* kExamples = R"(Examples:
 Port keys, common to every type: name=, segment=, role=vm|host|uplink|nat|service,
   vlan-mode=access|trunk|native-tagged|native-untagged, tag=N, trunks=10:20-30, mtu=N.
   A port with no VLAN keys carries every VLAN (tagged as they come, untagged in VLAN 0).
+  Storm control, frames a second the port may flood (0: no limit; bursts of a tenth of a
+  second pass): storm-broadcast=PPS, storm-multicast=PPS, storm-unknown=PPS (unknown unicast).
+  Port security: max-macs=N (the most FDB entries the port holds; frames from further sources
+  are dropped), macs=MAC[,MAC...] (the only sources allowed, pinned to the port), sticky=on
+  (the first max-macs addresses learned stay, static). Frames claiming an address pinned to
+  another port (its macs=, a NAT's or host tap's own) are dropped, reason "source".
   dpdk: dev=DEVARGS, dev.KEY=VALUE (one more devarg), rxd=N, txd=N.
   vde: path=DIR (a VDE switch directory; --vde DIR is short for it), numports=N, mode=0600,
     dirmode=02700, group=G; its ports are named NAME:N (NAME from name=, default vde) and

@@ -10,8 +10,8 @@ namespace vswitch::daemon {
 namespace {
 
 // Keys whose value is a list with commas of its own, "dhcp-host=MAC,IP,NAME", written as users
-// write them for dnsmasq and QEMU.
-constexpr std::string_view kListKeys[] = {"host", "dhcp-host"};
+// write them for dnsmasq and QEMU; "macs=MAC,MAC" likewise.
+constexpr std::string_view kListKeys[] = {"host", "dhcp-host", "macs"};
 
 bool is_list_key(std::string_view part) {
   const size_t eq = part.find('=');
@@ -102,6 +102,51 @@ struct VlanKeys {
   bool tag_given = false;
 };
 
+// Frames a second: far above what any port can send, so a typo is not a silent limit.
+constexpr uint32_t kMaxStormPps = 100000000;
+
+std::vector<MacAddr> parse_macs(std::string_view value) {
+  std::vector<MacAddr> macs;
+  if (value.empty()) return macs;  // macs= clears the list
+  size_t from = 0;
+  for (;;) {
+    const size_t comma = value.find(',', from);
+    const std::string_view item = value.substr(from, comma - from);
+    const auto mac = MacAddr::parse(item);
+    if (!mac) throw ConfigError("macs: '" + std::string(item) + "' is not a MAC address");
+    macs.push_back(*mac);
+    if (comma == std::string_view::npos) return macs;
+    from = comma + 1;
+  }
+}
+
+// Storm control and port security: storm-broadcast=, storm-multicast=, storm-unknown=,
+// max-macs=, macs=, sticky=.
+bool apply_guard_key(PortSettings& s, std::string_view key, std::string_view value) {
+  const std::pair<std::string_view, uint32_t StormLimits::*> storm_keys[] = {
+      {"storm-broadcast", &StormLimits::broadcast},
+      {"storm-multicast", &StormLimits::multicast},
+      {"storm-unknown", &StormLimits::unknown},
+  };
+  for (const auto& [name, field] : storm_keys) {
+    if (key == name) {
+      s.storm.*field = parse_uint(name, value, 0, kMaxStormPps);
+      return true;
+    }
+  }
+  if (key == "max-macs") {
+    s.security.max_macs = parse_uint("max-macs", value, 0, 1u << 20);
+  } else if (key == "macs") {
+    s.security.macs = parse_macs(value);
+  } else if (key == "sticky") {
+    if (value != "on" && value != "off") throw ConfigError("sticky is on or off");
+    s.security.sticky = value == "on";
+  } else {
+    return false;
+  }
+  return true;
+}
+
 bool apply_common(PortSettings& s, VlanKeys& vk, std::string_view key, std::string_view value) {
   if (key == "name") {
     if (value.empty()) throw ConfigError("port name is empty");
@@ -127,7 +172,7 @@ bool apply_common(PortSettings& s, VlanKeys& vk, std::string_view key, std::stri
   } else if (key == "mtu") {
     s.mtu = parse_uint("mtu", value, 68, kMaxMtu);
   } else {
-    return false;
+    return apply_guard_key(s, key, value);
   }
   return true;
 }
@@ -185,7 +230,8 @@ void apply_port_setting(PortSettings& s, std::string_view key, std::string_view 
   }
   if (!apply_common(s, vk, key, value)) {
     throw ConfigError("cannot set '" + std::string(key) +
-                      "' (settable: name, role, vlan-mode, tag, trunks, mtu)");
+                      "' (settable: name, role, vlan-mode, tag, trunks, mtu, storm-broadcast, "
+                      "storm-multicast, storm-unknown, max-macs, macs, sticky)");
   }
   // Giving a tag to a plain trunk port makes it an access port, as in a new port spec.
   if (key == "tag" && s.vlan.mode == VlanMode::trunk) vk.mode = VlanMode::access;

@@ -10,6 +10,7 @@
 #include "../support/eal.hpp"
 #include "../support/frames.hpp"
 #include "../support/memory_port.hpp"
+#include "../support/segment_fixture.hpp"
 
 namespace vswitch {
 namespace {
@@ -23,77 +24,6 @@ using test::tagged;
 using test::untagged;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-
-VlanConfig access(uint16_t tag) {
-  VlanConfig c;
-  c.mode = VlanMode::access;
-  c.tag = tag;
-  return c;
-}
-VlanConfig trunk(const char* list = "") {
-  VlanConfig c;
-  c.trunks = *VlanSet::parse(list);
-  return c;
-}
-VlanConfig native(VlanMode mode, uint16_t tag, const char* list = "") {
-  VlanConfig c = trunk(list);
-  c.mode = mode;
-  c.tag = tag;
-  return c;
-}
-
-class SegmentTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    pool_ = test::test_pool();
-    ASSERT_NE(pool_, nullptr) << "EAL did not start";
-    available_ = rte_mempool_avail_count(pool_);
-    make({});
-  }
-  void TearDown() override {
-    seg_.reset();
-    // Every mbuf the switch took, it freed or handed to a port that freed it.
-    EXPECT_EQ(rte_mempool_avail_count(pool_), available_) << "mbufs leaked";
-  }
-
-  void make(SegmentSettings s) {
-    ports_.clear();
-    seg_ = std::make_unique<Segment>(std::move(s));
-  }
-
-  MemoryPort& add(const std::string& name, VlanConfig vlan = {}, Role role = Role::vm,
-                  uint32_t mtu = kDefaultMtu, std::vector<MacAddr> own_macs = {}) {
-    PortSettings s;
-    s.name = name;
-    s.vlan = vlan;
-    s.role = role;
-    s.mtu = mtu;
-    auto p = std::make_unique<MemoryPort>(s, pool_);
-    p->macs = std::move(own_macs);
-    MemoryPort* raw = p.get();
-    ports_[raw] = seg_->attach(std::move(p));
-    return *raw;
-  }
-
-  void send(MemoryPort& from, const Bytes& f) {
-    from.inject(f);
-    rte_mbuf* burst[kBurst];
-    const uint16_t n = from.receive(burst, kBurst);
-    seg_->process(ports_.at(&from), burst, n, now_ms_);
-    seg_->flush();
-  }
-
-  void clear_sent() {
-    for (auto& [p, id] : ports_)
-      p->sent.clear();
-  }
-
-  rte_mempool* pool_ = nullptr;
-  unsigned available_ = 0;
-  std::unique_ptr<Segment> seg_;
-  std::map<MemoryPort*, uint16_t> ports_;
-  uint64_t now_ms_ = 1000;
-};
 
 TEST_F(SegmentTest, BroadcastReachesEveryOtherPortUnchanged) {
   auto& a = add("a");

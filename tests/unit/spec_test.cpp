@@ -43,6 +43,26 @@ TEST(Spec, ParsesCommonKeysAndLeavesThePlugsOwn) {
   EXPECT_NO_THROW(s.expect_consumed());
 }
 
+TEST(Spec, StormControlAndPortSecurityKeys) {
+  auto s = parse_port_spec(
+      "vde,storm-broadcast=1000,storm-multicast=2000,storm-unknown=300,max-macs=2,"
+      "macs=52:54:00:00:00:01,52:54:00:00:00:02,sticky=on,path=/tmp/x");
+  EXPECT_EQ(s.settings.storm, (StormLimits{1000, 2000, 300}));
+  EXPECT_EQ(s.settings.security.max_macs, 2u);
+  EXPECT_EQ(s.settings.security.macs, (std::vector<MacAddr>{*MacAddr::parse("52:54:00:00:00:01"),
+                                                            *MacAddr::parse("52:54:00:00:00:02")}));
+  EXPECT_TRUE(s.settings.security.sticky);
+  EXPECT_EQ(s.take("path"), "/tmp/x");
+  PortSettings set = s.settings;
+  apply_port_setting(set, "macs", "");
+  EXPECT_TRUE(set.security.macs.empty());
+  apply_port_setting(set, "storm-unknown", "0");
+  EXPECT_EQ(set.storm.unknown, 0u);
+  EXPECT_THROW(parse_port_spec("vde,macs=52:54:00:00:00:01,nonsense"), ConfigError);
+  EXPECT_THROW(parse_port_spec("vde,storm-broadcast=lots"), ConfigError);
+  EXPECT_THROW(parse_port_spec("vde,sticky=yes"), ConfigError);
+}
+
 TEST(Spec, TrunkAndNativeModes) {
   auto t = parse_port_spec("dpdk,trunks=10:20-22");
   EXPECT_EQ(t.settings.vlan.mode, VlanMode::trunk);

@@ -10,6 +10,7 @@
 #include "../support/frames.hpp"
 #include "../support/mbufs.hpp"
 #include "../support/memory_port.hpp"
+#include "../support/segment_fixture.hpp"
 #include "vswitch/segment.hpp"
 
 namespace vswitch {
@@ -56,44 +57,10 @@ std::vector<std::string> lines(const FrameTrace& t) {
   return out;
 }
 
-VlanConfig access(uint16_t tag) {
-  VlanConfig c;
-  c.mode = VlanMode::access;
-  c.tag = tag;
-  return c;
-}
-
-class TraceTest : public ::testing::Test {
+// The segment fixture, and frames sent a burst at a time.
+class TraceTest : public SegmentTest {
  protected:
-  void SetUp() override {
-    pool_ = test::test_pool();
-    ASSERT_NE(pool_, nullptr) << "EAL did not start";
-    available_ = rte_mempool_avail_count(pool_);
-    make({});
-  }
-  void TearDown() override {
-    seg_.reset();
-    EXPECT_EQ(rte_mempool_avail_count(pool_), available_) << "mbufs leaked";
-  }
-
-  void make(SegmentSettings s) {
-    ports_.clear();
-    seg_ = std::make_unique<Segment>(std::move(s));
-  }
-
-  MemoryPort& add(const std::string& name, VlanConfig vlan = {}, Role role = Role::vm,
-                  uint32_t mtu = kDefaultMtu) {
-    PortSettings s;
-    s.name = name;
-    s.vlan = vlan;
-    s.role = role;
-    s.mtu = mtu;
-    auto p = std::make_unique<MemoryPort>(s, pool_);
-    MemoryPort* raw = p.get();
-    ports_[raw] = seg_->attach(std::move(p));
-    return *raw;
-  }
-
+  using SegmentTest::send;
   void send(MemoryPort& from, const std::vector<Bytes>& frames) {
     for (const Bytes& f : frames)
       from.inject(f);
@@ -102,7 +69,6 @@ class TraceTest : public ::testing::Test {
     seg_->process(ports_.at(&from), burst, n, now_ms_);
     seg_->flush();
   }
-  void send(MemoryPort& from, const Bytes& f) { send(from, std::vector<Bytes>{f}); }
 
   // The one trace of a frame sent from a traced port.
   FrameTrace traced(MemoryPort& from, const Bytes& f) {
@@ -120,12 +86,6 @@ class TraceTest : public ::testing::Test {
     rte_pktmbuf_free(m);
     return t;
   }
-
-  rte_mempool* pool_ = nullptr;
-  unsigned available_ = 0;
-  std::unique_ptr<Segment> seg_;
-  std::map<MemoryPort*, uint16_t> ports_;
-  uint64_t now_ms_ = 1000;
 };
 
 TEST_F(TraceTest, AFloodSaysEveryStageInOrder) {
