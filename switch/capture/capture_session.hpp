@@ -69,6 +69,8 @@ class CaptureSession {
   // it is written gives it back to the datapath.
   std::span<const uint8_t> ready_chunk() const;
   void release_chunk();
+  // How many chunks were readied so far: a writer need be woken only when this moved.
+  uint64_t chunks_readied() const { return published_.load(std::memory_order_relaxed); }
 
   // The capture takes no more frames: its count was reached, every port left, or stop().
   bool ended() const { return ended_; }

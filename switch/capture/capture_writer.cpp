@@ -12,9 +12,10 @@
 namespace vswitch::capture {
 
 namespace {
-// How long the writer sleeps when nothing is ready, and waits for a full socket before looking
-// whether it should stop: the datapath readies chunks at least this often.
-constexpr auto kIdleWait = std::chrono::milliseconds(1);
+// How long the writer sleeps when nothing is ready, unless woken (it is, when a chunk is): a
+// capture of an idle port costs the writer a few wake-ups a second.
+constexpr auto kIdleWait = std::chrono::milliseconds(250);
+// How long it waits for a full socket before looking whether it should stop.
 constexpr int kSocketWaitMs = 50;
 }  // namespace
 
@@ -31,7 +32,9 @@ CaptureWriter::~CaptureWriter() {
   pthread_join(thread_, nullptr);
 }
 
+// Under the lock, so that a writer between finding nothing and sleeping cannot miss it.
 void CaptureWriter::wake() {
+  std::lock_guard lock(mutex_);
   work_.notify_one();
 }
 
@@ -68,7 +71,10 @@ void CaptureWriter::write_all() {
 
 void CaptureWriter::wait_for_work() {
   std::unique_lock lock(mutex_);
-  work_.wait_for(lock, kIdleWait);
+  work_.wait_for(lock, kIdleWait, [this] {
+    return !session_.ready_chunk().empty() || ended_.load(std::memory_order_acquire) ||
+           quit_.load(std::memory_order_acquire);
+  });
 }
 
 bool CaptureWriter::send_all(std::span<const uint8_t> bytes) {

@@ -65,7 +65,10 @@ class CaptureStream final : public Stream {
       writer_->end(std::move(tail));
       tail_given_ = true;
     }
-    writer_->wake();
+    if (const uint64_t readied = session_->chunks_readied(); readied != woken_at_ || tail_given_) {
+      woken_at_ = readied;
+      writer_->wake();
+    }
     if (writer_->failed()) session_->stop();
     finished_ = writer_->done();
     return !finished_;
@@ -74,6 +77,7 @@ class CaptureStream final : public Stream {
   std::unique_ptr<capture::CaptureSession> session_;
   std::unique_ptr<capture::CaptureWriter> writer_;
   bool tail_given_ = false;
+  uint64_t woken_at_ = 0;  // chunks readied when the writer was last woken
   std::string what_;
   bool finished_ = false;
 };
