@@ -178,7 +178,8 @@ class Segment {
 
   // The port's storm control and port security, from its settings.
   void apply_guards(Slot& s, const PortSettings& settings);
-  void rebuild_flood_sets();
+  void join_flood_sets(uint16_t id);
+  void leave_flood_sets(uint16_t id);
   void rebuild_mirror_lists();
   void mirror(const Slot& s, const std::vector<Mirror*>& mirrors, rte_mbuf* const* pkts,
               uint16_t n);
@@ -213,6 +214,9 @@ class Segment {
   void forward(uint16_t in, const Classified& f);
   template <TraceMode M>
   void flood(uint16_t in, const Classified& f, const std::vector<uint16_t>& members);
+  template <TraceMode M>
+  void group_flood(uint16_t in, const Classified& f, const std::vector<uint16_t>& members,
+                   bool check_mtu);
   // The form a destination takes a frame in: tagged with its VLAN or not, and whether the
   // received mbuf may be changed to get there (not while another destination takes it as it is).
   struct EgressForm {
@@ -266,8 +270,17 @@ class Segment {
   std::vector<std::vector<uint16_t>> flood_sets_;  // per VLAN: member port ids
   std::vector<uint16_t> hub_ports_;                // every port a hub floods to
   std::vector<std::unique_ptr<Mirror>> mirrors_;
-  std::vector<uint16_t> scratch_untagged_;  // a flood's destinations, by egress form
-  std::vector<uint16_t> scratch_tagged_;
+  // A flood's recipients by the form they take it in; for a burst's VLAN (or the hub), or
+  // for one frame only (kNoGroups).
+  struct FloodGroups {
+    std::vector<uint16_t> untagged;
+    std::vector<uint16_t> tagged;
+    uint32_t min_mtu = 0;  // the smallest MTU among them
+  };
+  static constexpr uint32_t kNoGroups = ~uint32_t{0};
+  static constexpr uint32_t kHubGroups = kVlanCount;
+  FloodGroups flood_groups_;
+  uint32_t flood_groups_for_ = kNoGroups;
   LogLimiter flap_log_{10000};
   std::deque<OpenTrace> open_traces_;  // in the order their frames came
   std::vector<TracedTx> traced_tx_;

@@ -21,6 +21,14 @@ class VlanSet {
   void set_all();  // every valid VID, 0..4094
   bool empty() const;
   size_t count() const;
+  // Calls fn(vid) for each VID in the set, in order, a word at a time.
+  template <class Fn>
+  void for_each(Fn&& fn) const {
+    for (size_t w = 0; w < words_.size(); ++w) {
+      for (uint64_t bits = words_[w]; bits != 0; bits &= bits - 1)
+        fn(static_cast<uint16_t>(w * 64 + static_cast<size_t>(__builtin_ctzll(bits))));
+    }
+  }
   friend bool operator==(const VlanSet&, const VlanSet&) = default;
 
   // "10,20-30" or "10:20-30"; nullopt on a malformed list or an ID over 4094.

@@ -89,6 +89,10 @@ void Segment::drop_port_from_mirrors(uint16_t id) {
 }
 
 void Segment::rebuild_mirror_lists() {
+  std::vector<uint16_t> outputs_before;
+  for (uint16_t id : active_) {
+    if (slots_[id]->mirror_output) outputs_before.push_back(id);
+  }
   for (auto& s : slots_) {
     if (!s) continue;
     s->mirror_received.clear();
@@ -103,10 +107,14 @@ void Segment::rebuild_mirror_lists() {
       if (m->settings.sent) slots_[src]->mirror_sent.push_back(m.get());
     }
   }
-  // An output port leaves the flood sets and stops taking part in forwarding.
-  rebuild_flood_sets();
+  // An output port leaves the flood sets and stops taking part in forwarding; a port that is
+  // no longer one comes back.
   for (uint16_t id : active_) {
-    if (slots_[id]->mirror_output) fdb_.flush_port(id);
+    const bool was = std::binary_search(outputs_before.begin(), outputs_before.end(), id);
+    const bool is = slots_[id]->mirror_output;
+    if (!was && is) leave_flood_sets(id);
+    if (was && !is) join_flood_sets(id);
+    if (is) fdb_.flush_port(id);
   }
 }
 

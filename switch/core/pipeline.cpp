@@ -66,6 +66,7 @@ void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
   [[maybe_unused]] PortCounters& in_counters = ingress.port->counters();
   const bool hub = settings_.forwarding == Forwarding::hub;
   burst_ms_ = now_ms;
+  flood_groups_for_ = kNoGroups;
   const bool storm = ingress.storm.active();
   if (storm) [[unlikely]]
     ingress.storm.refill(now_ms);
@@ -482,40 +483,30 @@ rte_mbuf* Segment::in_form(const Classified& f, EgressForm form) {
   return c;
 }
 
+// The recipients of a flood depend on the ingress port and the VLAN only, unless the frame is
+// larger than some recipient's MTU: found once a burst for each VLAN it floods in, as netmap's
+// VALE does, not once a frame. A traced frame takes the long way, which says why of each port.
 template <TraceMode M>
 void Segment::flood(uint16_t in, const Classified& f, const std::vector<uint16_t>& members) {
-  const Slot& ingress = *slots_[in];
   const bool hub = settings_.forwarding == Forwarding::hub;
-  const RoleMatrix& matrix = settings_.policy.matrix;
   trace_step<M>([&](FrameTrace& t) {
     if (hub) return;  // said by run()
     const bool member = std::binary_search(members.begin(), members.end(), in);
     trace::flood(t, f.dst, f.vlan, members.size() - (member ? 1 : 0));
   });
-  scratch_untagged_.clear();
-  scratch_tagged_.clear();
-  for (uint16_t out : members) {
-    if (out == in) continue;
-    const Slot& egress = *slots_[out];
-    const bool allowed = matrix.allows(ingress.role, egress.role);
-    trace_step<M>([&](FrameTrace& t) {
-      trace::policy(t, egress.port->name(), ingress.role, egress.role, allowed, settings_.policy,
-                    false);
-    });
-    if (!allowed) continue;
-    if (f.payload > egress.mtu) {
-      trace_step<M>([&](FrameTrace& t) {
-        trace::oversize(t, egress.port->name(), f.payload, egress.mtu, true, false);
-      });
-      note_drop<M>(egress, f.m, DropReason::oversize, TapPoint::sent);
-      continue;
-    }
-    // A hub sends every frame as it came; so does a switch to ports wanting the same form.
-    const bool want_tag = !hub && egress.vlan.egress_tagged.test(f.vlan);
-    (want_tag ? scratch_tagged_ : scratch_untagged_).push_back(out);
+  const uint32_t key = hub ? kHubGroups : f.vlan;
+  if (M != TraceMode::off || flood_groups_for_ != key) {
+    group_flood<M>(in, f, members, M != TraceMode::off);
+    flood_groups_for_ = M == TraceMode::off ? key : kNoGroups;
   }
-  const bool to_untagged = !scratch_untagged_.empty();
-  const bool to_tagged = !scratch_tagged_.empty();
+  if (M == TraceMode::off && f.payload > flood_groups_.min_mtu) [[unlikely]] {
+    group_flood<M>(in, f, members, true);
+    flood_groups_for_ = kNoGroups;
+  }
+  const std::vector<uint16_t>& untagged = flood_groups_.untagged;
+  const std::vector<uint16_t>& tagged = flood_groups_.tagged;
+  const bool to_untagged = !untagged.empty();
+  const bool to_tagged = !tagged.empty();
   rte_mbuf* for_untagged = nullptr;
   rte_mbuf* for_tagged = nullptr;
   [[maybe_unused]] bool untagged_may_modify = true;
@@ -541,16 +532,51 @@ void Segment::flood(uint16_t in, const Classified& f, const std::vector<uint16_t
     for_tagged = in_form<M>(f, {.tagged = true, .may_modify = true});
   }
   trace_step<M>([&](FrameTrace&) {
-    trace_egress<M>(f, scratch_untagged_, for_untagged, false, untagged_may_modify);
-    trace_egress<M>(f, scratch_tagged_, for_tagged, true, tagged_may_modify);
+    trace_egress<M>(f, untagged, for_untagged, false, untagged_may_modify);
+    trace_egress<M>(f, tagged, for_tagged, true, tagged_may_modify);
   });
   if constexpr (M != TraceMode::dry) {
     const bool original_used =
         (to_untagged && for_untagged == f.m) || (to_tagged && for_tagged == f.m);
     if (!original_used) rte_pktmbuf_free(f.m);
   }
-  deliver_group<M>(scratch_untagged_, for_untagged);
-  deliver_group<M>(scratch_tagged_, for_tagged);
+  deliver_group<M>(untagged, for_untagged);
+  deliver_group<M>(tagged, for_tagged);
+}
+
+// Splits the members by the form they take the frame in, leaving out the ingress port and
+// those the policy forbids; with `check_mtu`, also those the frame is too large for (counted).
+template <TraceMode M>
+void Segment::group_flood(uint16_t in, const Classified& f, const std::vector<uint16_t>& members,
+                          bool check_mtu) {
+  const Slot& ingress = *slots_[in];
+  const bool hub = settings_.forwarding == Forwarding::hub;
+  const RoleMatrix& matrix = settings_.policy.matrix;
+  FloodGroups& g = flood_groups_;
+  g.untagged.clear();
+  g.tagged.clear();
+  g.min_mtu = UINT32_MAX;
+  for (uint16_t out : members) {
+    if (out == in) continue;
+    const Slot& egress = *slots_[out];
+    const bool allowed = matrix.allows(ingress.role, egress.role);
+    trace_step<M>([&](FrameTrace& t) {
+      trace::policy(t, egress.port->name(), ingress.role, egress.role, allowed, settings_.policy,
+                    false);
+    });
+    if (!allowed) continue;
+    if (check_mtu && f.payload > egress.mtu) {
+      trace_step<M>([&](FrameTrace& t) {
+        trace::oversize(t, egress.port->name(), f.payload, egress.mtu, true, false);
+      });
+      note_drop<M>(egress, f.m, DropReason::oversize, TapPoint::sent);
+      continue;
+    }
+    g.min_mtu = std::min(g.min_mtu, egress.mtu);
+    // A hub sends every frame as it came; so does a switch to ports wanting the same form.
+    const bool want_tag = !hub && egress.vlan.egress_tagged.test(f.vlan);
+    (want_tag ? g.tagged : g.untagged).push_back(out);
+  }
 }
 
 template <TraceMode M>
@@ -645,19 +671,21 @@ FrameTrace Segment::explain(uint16_t id, rte_mbuf* m, uint64_t now_ms) {
 
 // Each instance of the pipeline as an ordinary function of this file, not a template's
 // throw-away copy: the compiler then weighs inlining it as it did before traces existed.
-#define VSWITCH_PIPELINE_INSTANCE(M)                                                          \
-  template void Segment::run<M>(uint16_t, rte_mbuf**, uint16_t, uint64_t);                    \
-  template bool Segment::learn<M>(uint16_t, const Classified&, uint64_t);                     \
-  template bool Segment::learn_source<M>(uint16_t, const Classified&, uint64_t);              \
-  template bool Segment::learn_guarded<M>(uint16_t, const Classified&, uint64_t);             \
-  template bool Segment::refuse_source<M>(Slot&, const Classified&, Refusal, uint16_t);       \
-  template bool Segment::storm_admits<M>(Slot&, StormControl::Kind);                          \
-  template void Segment::forward<M>(uint16_t, const Classified&);                             \
-  template void Segment::flood<M>(uint16_t, const Classified&, const std::vector<uint16_t>&); \
-  template rte_mbuf* Segment::in_form<M>(const Classified&, EgressForm);                      \
-  template void Segment::deliver_group<M>(const std::vector<uint16_t>&, rte_mbuf*);           \
-  template void Segment::enqueue<M>(uint16_t, rte_mbuf*);                                     \
-  template void Segment::drop<M>(Slot&, rte_mbuf*, DropReason, TapPoint);                     \
+#define VSWITCH_PIPELINE_INSTANCE(M)                                                               \
+  template void Segment::run<M>(uint16_t, rte_mbuf**, uint16_t, uint64_t);                         \
+  template bool Segment::learn<M>(uint16_t, const Classified&, uint64_t);                          \
+  template bool Segment::learn_source<M>(uint16_t, const Classified&, uint64_t);                   \
+  template bool Segment::learn_guarded<M>(uint16_t, const Classified&, uint64_t);                  \
+  template bool Segment::refuse_source<M>(Slot&, const Classified&, Refusal, uint16_t);            \
+  template bool Segment::storm_admits<M>(Slot&, StormControl::Kind);                               \
+  template void Segment::forward<M>(uint16_t, const Classified&);                                  \
+  template void Segment::flood<M>(uint16_t, const Classified&, const std::vector<uint16_t>&);      \
+  template void Segment::group_flood<M>(uint16_t, const Classified&, const std::vector<uint16_t>&, \
+                                        bool);                                                     \
+  template rte_mbuf* Segment::in_form<M>(const Classified&, EgressForm);                           \
+  template void Segment::deliver_group<M>(const std::vector<uint16_t>&, rte_mbuf*);                \
+  template void Segment::enqueue<M>(uint16_t, rte_mbuf*);                                          \
+  template void Segment::drop<M>(Slot&, rte_mbuf*, DropReason, TapPoint);                          \
   template void Segment::note_drop<M>(const Slot&, const rte_mbuf*, DropReason, TapPoint);
 VSWITCH_PIPELINE_INSTANCE(TraceMode::off)
 VSWITCH_PIPELINE_INSTANCE(TraceMode::live)

@@ -15,8 +15,8 @@ std::string_view to_string(Forwarding f) {
 Segment::Segment(SegmentSettings settings)
     : settings_(std::move(settings)), fdb_(settings_.fdb_limit), flood_sets_(kVlanCount) {
   dirty_.reserve(settings_.max_ports);
-  scratch_untagged_.reserve(settings_.max_ports);
-  scratch_tagged_.reserve(settings_.max_ports);
+  flood_groups_.untagged.reserve(settings_.max_ports);
+  flood_groups_.tagged.reserve(settings_.max_ports);
 }
 
 Segment::~Segment() {
@@ -72,7 +72,7 @@ uint16_t Segment::attach(std::unique_ptr<Port> port) {
   slot->port = std::move(port);
   slots_[id] = std::move(slot);
   active_.insert(std::lower_bound(active_.begin(), active_.end(), id), id);
-  rebuild_flood_sets();
+  join_flood_sets(id);
   pin_own_macs(id);
   return id;
 }
@@ -124,11 +124,11 @@ std::unique_ptr<Port> Segment::detach(uint16_t id) {
     remove_trace(id, sink);
     sink->detached();
   }
+  leave_flood_sets(id);
+  std::erase(active_, id);
   drop_port_from_mirrors(id);
   auto port = std::move(s.port);
   slots_[id].reset();
-  std::erase(active_, id);
-  rebuild_flood_sets();
   return port;
 }
 
@@ -156,13 +156,14 @@ void Segment::reconfigure(uint16_t id, const PortSettings& settings) {
   // What the port learned may no longer be reachable, or allowed.
   const bool relearn =
       !(settings.vlan == p->settings().vlan) || !(settings.security == p->settings().security);
+  leave_flood_sets(id);
   p->settings_ = settings;
   s.vlan = PortVlan::from(settings.vlan);
   s.role = settings.role;
   s.mtu = settings.mtu;
   apply_guards(s, settings);
+  join_flood_sets(id);
   if (relearn) flush_fdb(id);
-  rebuild_flood_sets();
 }
 
 void Segment::set_forwarding(Forwarding f) {
@@ -185,18 +186,26 @@ void Segment::set_fdb_limit(uint32_t limit) {
   fdb_.set_limit(limit);
 }
 
-void Segment::rebuild_flood_sets() {
-  for (auto& set : flood_sets_)
-    set.clear();
-  hub_ports_.clear();
-  for (uint16_t id : active_) {
-    if (slots_[id]->mirror_output) continue;
-    hub_ports_.push_back(id);
-    const VlanSet& member = slots_[id]->vlan.member;
-    for (uint16_t v = 0; v < kVlanCount; ++v) {
-      if (member.test(v)) flood_sets_[v].push_back(id);
-    }
-  }
+// A port joins the flood sets of its VLANs (and the hub's) in id order, and leaves them, at the
+// cost of its own VLANs: a mirror's output port takes part in none.
+void Segment::join_flood_sets(uint16_t id) {
+  const Slot& s = *slots_[id];
+  if (s.mirror_output) return;
+  auto join = [id](std::vector<uint16_t>& set) {
+    set.insert(std::lower_bound(set.begin(), set.end(), id), id);
+  };
+  join(hub_ports_);
+  s.vlan.member.for_each([&](uint16_t v) { join(flood_sets_[v]); });
+}
+
+void Segment::leave_flood_sets(uint16_t id) {
+  const Slot& s = *slots_[id];
+  auto leave = [id](std::vector<uint16_t>& set) {
+    const auto it = std::lower_bound(set.begin(), set.end(), id);
+    if (it != set.end() && *it == id) set.erase(it);
+  };
+  leave(hub_ports_);
+  s.vlan.member.for_each([&](uint16_t v) { leave(flood_sets_[v]); });
 }
 
 void Segment::add_tap(uint16_t id, PortTap* tap) {

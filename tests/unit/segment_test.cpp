@@ -513,5 +513,52 @@ TEST_F(SegmentTest, TapsSeeTheirPortsFramesAndDrops) {
   ports_.erase(&a);
   EXPECT_TRUE(tap.gone);
 }
+// The recipients found once for the burst's VLAN must not carry over to a frame too large for
+// one of them, nor to the frames after it.
+TEST_F(SegmentTest, AJumboInTheMiddleOfAFloodedBurstSkipsOnlyThePortsItDoesNotFit) {
+  auto& in = add("in", {}, Role::vm, kMaxMtu);
+  auto& small = add("small");
+  auto& jumbo = add("jumbo", {}, Role::vm, kMaxMtu);
+  const Bytes a = frame(kBroadcast, mac(1), 100, 1);
+  const Bytes big = frame(kBroadcast, mac(1), 4000, 2);
+  const Bytes b = frame(kBroadcast, mac(1), 100, 3);
+  for (const Bytes* f : {&a, &big, &b})
+    in.inject(*f);
+  rte_mbuf* burst[kBurst];
+  const uint16_t n = in.receive(burst, kBurst);
+  ASSERT_EQ(n, 3);
+  seg_->process(ports_.at(&in), burst, n, now_ms_);
+  seg_->flush();
+  EXPECT_THAT(small.sent, ElementsAre(a, b));
+  EXPECT_THAT(jumbo.sent, ElementsAre(a, big, b));
+  EXPECT_EQ(small.counters().dropped(DropReason::oversize), 1u);
+}
+
+// Flood sets follow a port's VLANs as it joins, changes and leaves, one port at a time.
+TEST_F(SegmentTest, FloodSetsFollowEachPortsVlans) {
+  auto& a = add("a", access(10));
+  auto& b = add("b", access(10));
+  auto& c = add("c", access(20));
+  send(a, frame(kBroadcast, mac(1)));
+  EXPECT_EQ(b.sent.size(), 1u);
+  EXPECT_THAT(c.sent, IsEmpty());
+  PortSettings s = c.settings();
+  s.vlan = access(10);
+  seg_->reconfigure(ports_[&c], s);
+  s = b.settings();
+  s.vlan = access(30);
+  seg_->reconfigure(ports_[&b], s);
+  clear_sent();
+  send(a, frame(kBroadcast, mac(1)));
+  EXPECT_THAT(b.sent, IsEmpty());
+  EXPECT_EQ(c.sent.size(), 1u);
+  seg_->detach(ports_[&c]);
+  ports_.erase(&c);
+  clear_sent();
+  send(a, frame(kBroadcast, mac(1)));
+  EXPECT_EQ(a.counters().out_packets, 0u);
+  EXPECT_THAT(b.sent, IsEmpty());
+}
+
 }  // namespace
 }  // namespace vswitch
