@@ -4,7 +4,8 @@
 // full, so a hit or a miss is one cache line at 1 M entries. Everything the hot path does not
 // need (per-port LRU links, move times) lives in a parallel cold array, which makes ageing,
 // per-port flushes and fair eviction (Open vSwitch's rule: when full, take the oldest entry of
-// the port holding the most) cost O(1) per entry, with no scan of the table.
+// the port holding the most, found at the top of a heap of ports) cost O(1) per entry, with no
+// scan of the table or of the ports.
 //
 // The limit bounds the table, it does not size it: both arrays start with room for a few hundred
 // entries and double as entries are learned, so a large limit costs memory only once it is used.
@@ -109,6 +110,8 @@ class Fdb {
     return port < ports_.size() ? ports_[port].dynamic.count + ports_[port].fixed.count : 0;
   }
   const Counters& counters() const { return counters_; }
+  // Makes room for ports 0..n-1 ahead of their learning, which then never allocates for them.
+  void reserve_ports(size_t n);
 
  private:
   static constexpr uint64_t kUsed = uint64_t{1} << 63;
@@ -136,6 +139,7 @@ class Fdb {
   struct PortLists {
     List dynamic;
     List fixed;
+    uint32_t heap_at = 0;  // the port's place in by_count_
   };
 
   // The top bits of the product (Fibonacci hashing) depend on every bit of the key. Its low bits
@@ -152,6 +156,7 @@ class Fdb {
   uint32_t insert(uint64_t key, uint16_t port, uint8_t flags, uint32_t seen_s, uint32_t now_ms);
   void erase_at(uint32_t i);
   void move_slot(uint32_t from, uint32_t to);
+  void recount(uint16_t port);  // after a change of the port's dynamic count
   void link_tail(uint32_t i);
   void unlink(uint32_t i);
   bool evict_one();
@@ -162,6 +167,7 @@ class Fdb {
   std::vector<Slot> slots_;
   std::vector<Link> links_;
   std::vector<PortLists> ports_;
+  std::vector<uint16_t> by_count_;  // port ids, a max-heap on their dynamic entries
   size_t mask_ = 0;
   unsigned shift_ = 64;  // 64 - log2(capacity)
   size_t size_ = 0;

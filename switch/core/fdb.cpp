@@ -28,7 +28,9 @@ Fdb::Fdb(uint32_t limit, uint64_t seed) : limit_(std::max<uint32_t>(limit, 1)), 
 void Fdb::reset(size_t capacity) {
   slots_ = std::vector<Slot>(capacity);
   links_ = std::vector<Link>(capacity);
-  ports_.clear();
+  // The ports stay known, and in the heap: all at zero is still a heap.
+  for (PortLists& p : ports_)
+    p.dynamic = p.fixed = List{};
   mask_ = capacity - 1;
   shift_ = 64 - static_cast<unsigned>(std::countr_zero(capacity));
   size_ = 0;
@@ -78,9 +80,45 @@ void Fdb::make_room_for_one() {
 }
 
 Fdb::List& Fdb::list_of(const Slot& s) {
-  if (s.port >= ports_.size()) ports_.resize(size_t{s.port} + 1);
+  // The segment tells the FDB its ports as they join: only an FDB used alone grows here.
+  if (s.port >= ports_.size()) [[unlikely]]
+    reserve_ports(s.port + 1);
   PortLists& p = ports_[s.port];
   return (s.flags & kStatic) ? p.fixed : p.dynamic;
+}
+
+void Fdb::reserve_ports(size_t n) {
+  while (ports_.size() < n) {
+    ports_.emplace_back();
+    by_count_.push_back(static_cast<uint16_t>(ports_.size() - 1));
+    ports_.back().heap_at = static_cast<uint32_t>(by_count_.size() - 1);
+  }
+}
+
+// Ports ordered by their count of dynamic entries in a binary max-heap, as Open vSwitch keeps
+// them, so that fair eviction finds the port holding the most at the top, in O(1), and a change
+// of one port's count costs O(log ports).
+void Fdb::recount(uint16_t port) {
+  auto count = [&](size_t at) { return ports_[by_count_[at]].dynamic.count; };
+  auto swap = [&](size_t a, size_t b) {
+    std::swap(by_count_[a], by_count_[b]);
+    ports_[by_count_[a]].heap_at = static_cast<uint32_t>(a);
+    ports_[by_count_[b]].heap_at = static_cast<uint32_t>(b);
+  };
+  size_t i = ports_[port].heap_at;
+  while (i > 0 && count((i - 1) / 2) < count(i)) {
+    swap(i, (i - 1) / 2);
+    i = (i - 1) / 2;
+  }
+  for (;;) {
+    size_t most = i;
+    for (size_t child : {2 * i + 1, 2 * i + 2}) {
+      if (child < by_count_.size() && count(child) > count(most)) most = child;
+    }
+    if (most == i) return;
+    swap(i, most);
+    i = most;
+  }
 }
 
 uint32_t Fdb::find_slot(uint64_t key) const {
@@ -129,7 +167,11 @@ uint32_t Fdb::insert(uint64_t key, uint16_t port, uint8_t flags, uint32_t seen_s
   const auto at = static_cast<uint32_t>(i);
   link_tail(at);
   ++size_;
-  if (flags & kStatic) ++static_count_;
+  if (flags & kStatic) {
+    ++static_count_;
+  } else {
+    recount(port);
+  }
   return at;
 }
 
@@ -155,7 +197,11 @@ void Fdb::move_slot(uint32_t from, uint32_t to) {
 // need tombstones and the table never degrades with churn.
 void Fdb::erase_at(uint32_t i) {
   unlink(i);
-  if (slots_[i].flags & kStatic) --static_count_;
+  if (slots_[i].flags & kStatic) {
+    --static_count_;
+  } else {
+    recount(slots_[i].port);
+  }
   slots_[i].key = 0;
   --size_;
   uint32_t hole = i;
@@ -171,16 +217,8 @@ void Fdb::erase_at(uint32_t i) {
 }
 
 bool Fdb::evict_one() {
-  uint16_t victim = kNoPort;
-  uint32_t most = 0;
-  for (size_t p = 0; p < ports_.size(); ++p) {
-    if (ports_[p].dynamic.count > most) {
-      most = ports_[p].dynamic.count;
-      victim = static_cast<uint16_t>(p);
-    }
-  }
-  if (victim == kNoPort) return false;
-  erase_at(ports_[victim].dynamic.head);
+  if (by_count_.empty() || ports_[by_count_[0]].dynamic.count == 0) return false;
+  erase_at(ports_[by_count_[0]].dynamic.head);
   ++counters_.evicted;
   return true;
 }
@@ -200,10 +238,12 @@ Fdb::LearnResult Fdb::learn_known(uint32_t i, uint16_t port, uint64_t now_ms, ui
   const uint16_t old = s.port;
   const bool flapping = now32 - links_[i].changed_ms < hold_ms;
   unlink(i);
+  recount(old);
   s.port = port;
   s.seen_s = now_s;
   links_[i].changed_ms = now32;
   link_tail(i);
+  recount(port);
   ++counters_.moved;
   return {Learned::moved, old, flapping};
 }

@@ -73,6 +73,7 @@ uint16_t Segment::attach(std::unique_ptr<Port> port) {
   slots_[id] = std::move(slot);
   active_.insert(std::lower_bound(active_.begin(), active_.end(), id), id);
   join_flood_sets(id);
+  fdb_.reserve_ports(size_t{id} + 1);
   pin_own_macs(id);
   return id;
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <bit>
 #include <random>
 #include <unordered_map>
@@ -323,6 +325,49 @@ TEST(Fdb, MatchesAReferenceModelUnderChurn) {
   for (uint16_t p = 0; p < 5; ++p)
     per_port += fdb.dynamic_entries_of(p);
   EXPECT_EQ(per_port, model.size());
+}
+
+// The heap of ports by their entries must name a port holding the most after any mix of
+// learning, moves, removals, flushes and ageing: checked against a count of every port.
+TEST(Fdb, EvictsFromAPortHoldingTheMostThroughChurn) {
+  constexpr uint16_t kPorts = 40;
+  Fdb fdb(300, 3);
+  fdb.reserve_ports(kPorts);
+  std::mt19937_64 rng(11);
+  uint64_t now = 0;
+  for (int step = 0; step < 50000; ++step) {
+    const int op = static_cast<int>(rng() % 100);
+    // Skewed: low-numbered ports learn more, so the most-holding port keeps changing.
+    const auto port = static_cast<uint16_t>(std::min<uint64_t>(rng() % kPorts, rng() % kPorts));
+    const uint64_t k = key(rng() % 2000);
+    if (op < 95) {
+      std::vector<size_t> before(kPorts);
+      for (uint16_t p = 0; p < kPorts; ++p)
+        before[p] = fdb.dynamic_entries_of(p);
+      const uint64_t evicted = fdb.counters().evicted;
+      fdb.learn(k, port, now, 0);
+      if (fdb.counters().evicted != evicted) {
+        const size_t most = *std::max_element(before.begin(), before.end());
+        size_t losers = 0;
+        for (uint16_t p = 0; p < kPorts; ++p) {
+          const size_t gained = p == port ? 1 : 0;
+          if (fdb.dynamic_entries_of(p) + 1 == before[p] + gained) {
+            ++losers;
+            EXPECT_EQ(before[p], most) << "step " << step << ": evicted from port " << p;
+          }
+        }
+        EXPECT_EQ(losers, 1u) << "step " << step;
+      }
+    } else if (op < 98) {
+      fdb.remove(k);
+    } else if (op < 99 && step % 7 == 0) {
+      fdb.flush_port(port);
+    } else {
+      fdb.age(now, 600);
+    }
+    now += 100;
+  }
+  EXPECT_GT(fdb.counters().evicted, 1000u) << "the test did not evict";
 }
 
 TEST(Fdb, HoldsAMillionEntries) {
