@@ -1,4 +1,5 @@
-// vswitchd: parse options, start DPDK's EAL, run the daemon until SIGINT or SIGTERM.
+// vswitchd: parse options, start DPDK's EAL, open the ports, give up what --user takes, run the
+// daemon until SIGINT or SIGTERM.
 #include <fcntl.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "daemon.hpp"
+#include "daemon_privileges.hpp"
 #include "options.hpp"
 #include "vswitch/error.hpp"
 #include "vswitch/log.hpp"
@@ -133,6 +135,18 @@ int main(int argc, char** argv) {
               strerror(errno));
         }
       }
+      if (opts.user) {
+        try {
+          daemon::drop_privileges(d, *opts.user, {opts.pidfile});
+        } catch (const ConfigError& e) {
+          const std::string why = std::string("--user ") + opts.user->user + ": " + e.what();
+          log(LogLevel::error, "%s", why.c_str());
+          report(ready, why);
+          status = 1;
+        }
+      }
+    }
+    if (status == 0) {
       g_engine = &d.engine();
       install_signal_handlers();
       log(LogLevel::info, "vswitchd %s running", VSWITCH_VERSION);
