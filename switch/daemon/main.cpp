@@ -1,5 +1,5 @@
-// vswitchd: parse options, start DPDK's EAL, open the ports, give up what --user takes, run the
-// daemon until SIGINT or SIGTERM.
+// vswitchd: parse options, start DPDK's EAL, open the ports, give up what --user takes, tell a
+// service manager it is ready, run the daemon until SIGINT or SIGTERM.
 #include <fcntl.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -15,6 +15,7 @@
 #include "daemon.hpp"
 #include "daemon_privileges.hpp"
 #include "options.hpp"
+#include "service_notify.hpp"
 #include "vswitch/error.hpp"
 #include "vswitch/log.hpp"
 
@@ -95,6 +96,7 @@ int main(int argc, char** argv) {
   }
   set_log_level(opts.log_level);
   const int ready = opts.daemonize ? daemonize() : -1;
+  daemon::ServiceNotifier notifier;
 
   std::vector<std::string> eal_words = opts.config.eal_args;
   eal_words.insert(eal_words.begin(), argv[0]);
@@ -151,7 +153,9 @@ int main(int argc, char** argv) {
       install_signal_handlers();
       log(LogLevel::info, "vswitchd %s running", VSWITCH_VERSION);
       report(ready, "ok");
+      notifier.ready();
       d.run();
+      notifier.stopping();
       log(LogLevel::info, "stopping");
       g_engine = nullptr;
       if (!opts.pidfile.empty()) unlink(opts.pidfile.c_str());
