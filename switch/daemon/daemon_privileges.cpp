@@ -108,7 +108,9 @@ std::vector<std::string> files_to_hand_over(Daemon& d) {
 
 void hand_over(const std::vector<std::string>& paths, const Identity& who) {
   for (const std::string& path : paths) {
-    if (lchown(path.c_str(), who.uid, static_cast<gid_t>(-1)) != 0 && errno != ENOENT) {
+    struct stat st {};
+    if (lstat(path.c_str(), &st) != 0 || st.st_uid == who.uid) continue;  // none, or theirs
+    if (lchown(path.c_str(), who.uid, static_cast<gid_t>(-1)) != 0) {
       throw ConfigError("giving " + path + " to " + who.user + ": " + std::strerror(errno));
     }
   }

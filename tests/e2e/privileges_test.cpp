@@ -265,6 +265,26 @@ TEST(PrivilegeOptions, TheConfigFileTakesUserAndANonRootStartIsRefused) {
   }
 }
 
+// dist/vswitchd.conf as installed, but for its directories and user: it must start as is.
+TEST(SampleConfig, StartsAsIs) {
+  TempDir tmp;
+  std::string text = slurp(std::string(VSWITCH_SOURCE_DIR) + "/dist/vswitchd.conf");
+  ASSERT_THAT(text, HasSubstr("user = vswitchd\n"));
+  for (size_t at; (at = text.find("/run/vswitchd")) != std::string::npos;)
+    text.replace(at, 13, tmp.path());
+  text.replace(text.find("user = vswitchd\n"), 16, geteuid() == 0 ? "user = nobody\n" : "");
+  std::ofstream(tmp.file("vswitchd.conf")) << text;
+  const std::string log = tmp.file("log");
+  const pid_t pid = spawn({vswitchd_path(), "--config", tmp.file("vswitchd.conf")}, log, log);
+  KillOnExit guard{pid};
+  EXPECT_TRUE(
+      wait_until([&] { return control(tmp.file("vswitchd.sock"), {"version"}).has_value(); }, 20s))
+      << slurp(log);
+  EXPECT_EQ(vde_open_in_child(tmp.file("vde.ctl"), 0), 0) << slurp(log);
+  kill(pid, SIGTERM);
+  EXPECT_EQ(wait_exit(pid, 10s), std::optional<int>(0)) << slurp(log);
+}
+
 // A datagram socket standing in for systemd's: a path, or an abstract name ("@...").
 class NotifySocket {
  public:
