@@ -34,7 +34,7 @@ constexpr const char* kExamples = R"(Examples:
   vswitchd --segment lab,mode=hub --segment lan,policy=host-only \
            --port dpdk,segment=lan,dev=net_pcap0,dev.rx_pcap=in.pcap,tag=10
   vswitchd --eal "-l 2 -a 0000:03:00.0" --port dpdk,dev=0000:03:00.0,role=uplink
-  vswitchd --config /etc/vswitchd.conf     (lines like: port = dpdk,dev=net_null0)
+  vswitchd --config /etc/vswitchd/vswitchd.conf   (lines like: port = dpdk,dev=net_null0)
   vswitchd -s /tmp/vms --segment default,network=nat,hostfwd=tcp::2222-:22
       user networking for every guest of /tmp/vms, as QEMU's -netdev user gives one guest
   vswitchd -s /tmp/lab --segment lab,policy=host-only,dhcp=192.168.100.10-192.168.100.20,router=192.168.100.1
