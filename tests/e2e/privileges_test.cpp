@@ -147,9 +147,11 @@ TEST_F(Privileges, TapAndUplinkOpenAsRootAndRunWithNoCapabilityAsNobody) {
   ASSERT_EQ(ip({"link", "set", up, "netns", switch_ns_->name()}).status, 0);
   ASSERT_EQ(ip({"-n", switch_ns_->name(), "link", "set", up, "up"}).status, 0);
   ASSERT_TRUE(lan_ns_->adopt(lan, "10.79.0.2/24"));
-  const std::string vde = tmp_.file("sw");
-  Vswitchd vs({"--vde", vde, "--port", "tap,ifname=" + tap + ",address=10.79.0.1/24", "--port",
-               "uplink,ifname=" + up, "--user", "nobody"},
+  const std::string vde = tmp_.file("sw"), leases = tmp_.file("default.leases"),
+                    console = tmp_.file("mgmt");
+  Vswitchd vs({"--vde", vde, "-M", console, "--port", "tap,ifname=" + tap + ",address=10.79.0.1/24",
+               "--port", "uplink,ifname=" + up, "--segment",
+               "default,dhcp=10.79.0.100-10.79.0.110,dhcp-leases=" + leases, "--user", "nobody"},
               in_netns(switch_ns_->name()));
   ASSERT_TRUE(vs.ready()) << vs.log();
   expect_dropped(vs.pid(), kNobody, 0, 0);
@@ -163,6 +165,8 @@ TEST_F(Privileges, TapAndUplinkOpenAsRootAndRunWithNoCapabilityAsNobody) {
   EXPECT_EQ(owner(vs.socket()), kNobody);
   EXPECT_EQ(owner(vde), kNobody);
   EXPECT_EQ(owner(vde + "/ctl"), kNobody);
+  EXPECT_EQ(owner(console), kNobody);
+  EXPECT_EQ(owner(leases), kNobody);
   EXPECT_EQ(vde_open_in_child(vde, 0), 0) << "a root client";
   EXPECT_EQ(vde_open_in_child(vde, 0, static_cast<int>(kNobody)), 0) << "a client of the user";
 
@@ -176,6 +180,7 @@ TEST_F(Privileges, TapAndUplinkOpenAsRootAndRunWithNoCapabilityAsNobody) {
   EXPECT_EQ(vs.stop(), 0);
   EXPECT_FALSE(std::filesystem::exists(vde)) << "the user removes what it was given";
   EXPECT_FALSE(std::filesystem::exists(vs.socket()));
+  EXPECT_FALSE(std::filesystem::exists(console));
   EXPECT_NE(ip({"-n", switch_ns_->name(), "link", "show", tap}).status, 0) << "the tap outlived us";
 }
 
