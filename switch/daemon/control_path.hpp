@@ -5,7 +5,9 @@
 
 namespace vswitch::daemon {
 
-// /run/vswitchd.sock for root, else $XDG_RUNTIME_DIR/vswitchd.sock or /tmp/vswitchd-UID.sock.
+// /run/vswitchd/vswitchd.sock for root (a directory of its own, as systemd's
+// RuntimeDirectory=vswitchd makes it, and vswitchd when it is missing), else
+// $XDG_RUNTIME_DIR/vswitchd.sock or /tmp/vswitchd-UID.sock.
 std::string default_control_path();
 
 }  // namespace vswitch::daemon

@@ -2,11 +2,13 @@
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 #include "common/unix_socket.hpp"
+#include "vswitch/error.hpp"
 #include "vswitch/log.hpp"
 
 namespace vswitch::daemon {
@@ -25,7 +27,16 @@ constexpr uint32_t kStreamPullMs = 1;
 
 ControlServer::ControlServer(Engine& engine, std::string path, mode_t mode, Handler handler)
     : engine_(engine), path_(std::move(path)), handler_(std::move(handler)) {
-  listen_fd_ = plugs::bind_unix(path_, SOCK_STREAM, mode);
+  if (const size_t slash = path_.rfind('/'); slash != std::string::npos && slash > 0) {
+    const std::string dir = path_.substr(0, slash);
+    if (mkdir(dir.c_str(), 0755) == 0) made_directory_ = dir;
+  }
+  try {
+    listen_fd_ = plugs::bind_unix(path_, SOCK_STREAM, mode);
+  } catch (const ConfigError&) {
+    if (!made_directory_.empty()) ::rmdir(made_directory_.c_str());
+    throw;
+  }
   engine_.watch(listen_fd_.get(), EPOLLIN, [this](uint32_t) { accept_clients(); });
   timer_ = engine_.every(1000, [this](uint64_t now) { expire_idle(now); });
   log(LogLevel::info, "control socket %s", path_.c_str());
@@ -38,6 +49,7 @@ ControlServer::~ControlServer() {
   engine_.unwatch(listen_fd_.get());
   listen_fd_.reset();
   ::unlink(path_.c_str());
+  if (!made_directory_.empty()) ::rmdir(made_directory_.c_str());
 }
 
 void ControlServer::accept_clients() {

@@ -3,7 +3,8 @@
 // "error" on the first line, then the body, then EOF. A streaming reply (a capture) goes on
 // for as long as it has more to say and the client reads it; the client ends it early by
 // closing its side of the socket, and still reads the stream's tail. Served between rounds on
-// the engine's thread, so commands never race the datapath.
+// the engine's thread, so commands never race the datapath. A missing directory for the socket
+// (one level, as root's default /run/vswitchd/) is made, and removed again at exit.
 #pragma once
 
 #include <functional>
@@ -27,6 +28,8 @@ class ControlServer {
   ~ControlServer();
 
   const std::string& path() const { return path_; }
+  // The socket's directory when it was missing and this server made it (/run/vswitchd, say).
+  const std::string& made_directory() const { return made_directory_; }
 
  private:
   struct Client {
@@ -46,6 +49,7 @@ class ControlServer {
 
   Engine& engine_;
   std::string path_;
+  std::string made_directory_;
   Handler handler_;
   plugs::Fd listen_fd_;
   plugs::Acceptor acceptor_{"control socket"};

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 
 #include "commands.hpp"
 #include "common/unix_socket.hpp"
@@ -209,7 +210,7 @@ std::string Daemon::add_port(const std::string& spec_text) {
   if (!spec.settings.name.empty() && engine_.find_port(spec.settings.name)) {
     throw ConfigError("port " + spec.settings.name + " already exists");
   }
-  Built built = build_port(spec, *this, seg);
+  Built built = build_port_noting_privileges(spec, seg);
   if (built.listener) {
     log(LogLevel::info, "%s %s (%s) serves segment %s", built.listener->type.c_str(),
         built.listener->name.c_str(), built.listener->where.c_str(), seg.name().c_str());
@@ -220,6 +221,20 @@ std::string Daemon::add_port(const std::string& spec_text) {
   engine_.attach(seg, std::move(built.port));
   log(LogLevel::info, "port %s joined segment %s", name.c_str(), seg.name().c_str());
   return name;
+}
+
+// A refusal the kernel gave for want of a privilege names the privileges vswitchd still has.
+Built Daemon::build_port_noting_privileges(PortSpec& spec, Segment& seg) {
+  try {
+    return build_port(spec, *this, seg);
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    const bool denied = what.find(std::strerror(EPERM)) != std::string::npos ||
+                        what.find(std::strerror(EACCES)) != std::string::npos ||
+                        what.find("CAP_") != std::string::npos;
+    if (privilege_note_.empty() || !denied) throw;
+    throw ConfigError(what + " (" + privilege_note_ + ")");
+  }
 }
 
 std::unique_ptr<PlugHost> Daemon::host_for(Segment& seg) {

@@ -23,6 +23,7 @@ class VdeServer;
 
 namespace vswitch::daemon {
 
+struct Built;
 class Commands;
 class ControlServer;
 class MetricsServer;
@@ -87,6 +88,10 @@ class Daemon {
   // The VDE directory the console manages: the first one.
   plugs::vde::VdeServer* first_vde() const;
   Commands& commands() { return *commands_; }
+  const ControlServer& control_server() const { return *control_; }
+  // Said after a failure to add a port once vswitchd gave up privileges (--user): who it runs
+  // as and what it kept, since what was refused may be what it gave up.
+  void set_privilege_note(std::string note) { privilege_note_ = std::move(note); }
   // How a plug that makes its own ports reaches a segment.
   std::unique_ptr<PlugHost> host_for(Segment& seg);
   // A default port name: type and the lowest number free ("dpdk0").
@@ -100,6 +105,7 @@ class Daemon {
  private:
   friend class SegmentHost;  // daemon.cpp: the PlugHost of a segment
   Segment& segment_for(const PortSpec& spec);
+  Built build_port_noting_privileges(PortSpec& spec, Segment& seg);
 
   DaemonConfig config_;
   Engine engine_;
@@ -112,6 +118,7 @@ class Daemon {
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unique_ptr<VdeConsole> console_;
   uint64_t started_ms_ = 0;
+  std::string privilege_note_;
 };
 
 }  // namespace vswitch::daemon

@@ -1,4 +1,5 @@
-// vswitchd: parse options, start DPDK's EAL, run the daemon until SIGINT or SIGTERM.
+// vswitchd: parse options, start DPDK's EAL, open the ports, give up what --user takes, tell a
+// service manager it is ready, run the daemon until SIGINT or SIGTERM.
 #include <fcntl.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -12,7 +13,9 @@
 #include <string>
 
 #include "daemon.hpp"
+#include "daemon_privileges.hpp"
 #include "options.hpp"
+#include "service_notify.hpp"
 #include "vswitch/error.hpp"
 #include "vswitch/log.hpp"
 
@@ -93,6 +96,7 @@ int main(int argc, char** argv) {
   }
   set_log_level(opts.log_level);
   const int ready = opts.daemonize ? daemonize() : -1;
+  daemon::ServiceNotifier notifier;
 
   std::vector<std::string> eal_words = opts.config.eal_args;
   eal_words.insert(eal_words.begin(), argv[0]);
@@ -133,11 +137,25 @@ int main(int argc, char** argv) {
               strerror(errno));
         }
       }
+      if (opts.user) {
+        try {
+          daemon::drop_privileges(d, *opts.user, {opts.pidfile});
+        } catch (const ConfigError& e) {
+          const std::string why = std::string("--user ") + opts.user->user + ": " + e.what();
+          log(LogLevel::error, "%s", why.c_str());
+          report(ready, why);
+          status = 1;
+        }
+      }
+    }
+    if (status == 0) {
       g_engine = &d.engine();
       install_signal_handlers();
       log(LogLevel::info, "vswitchd %s running", VSWITCH_VERSION);
       report(ready, "ok");
+      notifier.ready();
       d.run();
+      notifier.stopping();
       log(LogLevel::info, "stopping");
       g_engine = nullptr;
       if (!opts.pidfile.empty()) unlink(opts.pidfile.c_str());

@@ -16,6 +16,7 @@
 #include "metrics_server.hpp"
 #include "mirrors.hpp"
 #include "port_factory.hpp"
+#include "privileges.hpp"
 #include "vswitch/error.hpp"
 
 namespace po = boost::program_options;
@@ -33,7 +34,7 @@ constexpr const char* kExamples = R"(Examples:
   vswitchd --segment lab,mode=hub --segment lan,policy=host-only \
            --port dpdk,segment=lan,dev=net_pcap0,dev.rx_pcap=in.pcap,tag=10
   vswitchd --eal "-l 2 -a 0000:03:00.0" --port dpdk,dev=0000:03:00.0,role=uplink
-  vswitchd --config /etc/vswitchd.conf     (lines like: port = dpdk,dev=net_null0)
+  vswitchd --config /etc/vswitchd/vswitchd.conf   (lines like: port = dpdk,dev=net_null0)
   vswitchd -s /tmp/vms --segment default,network=nat,hostfwd=tcp::2222-:22
       user networking for every guest of /tmp/vms, as QEMU's -netdev user gives one guest
   vswitchd -s /tmp/lab --segment lab,policy=host-only,dhcp=192.168.100.10-192.168.100.20,router=192.168.100.1
@@ -240,7 +241,7 @@ std::vector<std::string> split_words(const std::string& text) {
 Options parse_options(int argc, const char* const argv[]) {
   Options out;
   std::string config_file, log_level = "info", control_mode = "0600", idle = "adaptive", eal,
-                           metrics_listen;
+                           metrics_listen, user;
   std::vector<std::string> segments, ports, vdes, mirrors;
   uint32_t mbufs = 0;
   std::string vde_sock, vde_mode = "0600", vde_dirmode, vde_group, mgmt, mgmt_mode = "0600",
@@ -263,7 +264,10 @@ Options parse_options(int argc, const char* const argv[]) {
       "serve every counter to Prometheus at http://ADDR:PORT/metrics; ADDR 127.0.0.1 unless "
       "given, and a loopback address unless --metrics-remote")(
       "metrics-remote", po::bool_switch(),
-      "let --metrics-listen take an address other hosts can reach");
+      "let --metrics-listen take an address other hosts can reach")(
+      "user", po::value(&user)->value_name("USER[:GROUP]"),
+      "once every port is open, run as USER (in GROUP, else USER's own) with only the "
+      "capabilities the running ports need; from root, or as USER already");
   po::options_description switching("Switching", kWidth);
   switching.add_options()(
       "segment", po::value(&segments)->composing()->value_name("NAME[,KEY=VALUE...]"),
@@ -324,8 +328,8 @@ Options parse_options(int argc, const char* const argv[]) {
     return fail(show_percents(e.what()));
   }
   for (std::string* text :
-       {&log_level, &control_mode, &idle, &eal, &metrics_listen, &vde_sock, &vde_mode, &vde_dirmode,
-        &vde_group, &mgmt, &mgmt_mode, &mgmt_group, &pidfile, &rcfile}) {
+       {&log_level, &control_mode, &idle, &eal, &metrics_listen, &user, &vde_sock, &vde_mode,
+        &vde_dirmode, &vde_group, &mgmt, &mgmt_mode, &mgmt_group, &pidfile, &rcfile}) {
     *text = show_percents(*text);
   }
   for (auto* list : {&segments, &ports, &vdes, &mirrors}) {
@@ -346,6 +350,16 @@ Options parse_options(int argc, const char* const argv[]) {
     return out;
   }
 
+  if (vm.count("user")) {
+    try {
+      out.user = parse_identity(user);
+    } catch (const ConfigError& e) {
+      return fail("--user '" + user + "': " + e.what());
+    }
+    if (const std::string why = why_cannot_become(*out.user); !why.empty()) {
+      return fail("--user '" + user + "': " + why);
+    }
+  }
   auto level = parse_log_level(log_level);
   if (!level) return fail("--log-level '" + log_level + "': use error, warn, info or debug");
   out.log_level = *level;

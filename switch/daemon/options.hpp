@@ -3,10 +3,12 @@
 // one clear line and exit status 2.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "daemon.hpp"
+#include "privileges.hpp"
 #include "vswitch/log.hpp"
 
 namespace vswitch::daemon {
@@ -20,7 +22,8 @@ struct Options {
   LogLevel log_level = LogLevel::info;
   bool daemonize = false;  // -d: detach, log to syslog, report start-up through a pipe
   std::string pidfile;
-  uint32_t eal_memory_mb = 0;  // what the embedded EAL default reserves; 0 under --eal
+  uint32_t eal_memory_mb = 0;    // what the embedded EAL default reserves; 0 under --eal
+  std::optional<Identity> user;  // --user: who to become once the ports are open
 };
 
 // Where vde_switch puts its switch directory when not told: /var/run/vde.ctl for root, else
