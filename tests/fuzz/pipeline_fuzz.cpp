@@ -3,12 +3,12 @@
 // mbufs split anywhere. Every mbuf must come back to the pool exactly once, and every frame a
 // port gets must be one that was sent to the segment, in the form that port wants.
 //
-// Input: a header byte (mode, port count, policy, FDB size), six bytes per port (role and MTU,
-// VLAN mode, tag, trunks, transmit room), then operations until the input ends (Rig::run):
-// frames into a burst, a burst processed, flush, time passing, a port reconfigured between
-// rounds, a mirror added or removed between rounds. The first port is traced throughout (every
-// other frame), which must change nothing of what is forwarded; every frame of the second is
-// first run through a synthetic trace, which must change nothing at all.
+// Input: a header byte (mode, port count, policy, FDB size), seven bytes per port (role and MTU,
+// VLAN mode, tag, trunks, storm control and port security, transmit room), then operations until
+// the input ends (Rig::run): frames into a burst, a burst processed, flush, time passing, a port
+// reconfigured between rounds, a mirror added or removed between rounds. The first port is traced
+// throughout (every other frame), which must change nothing of what is forwarded; every frame of
+// the second is first run through a synthetic trace, which must change nothing at all.
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
@@ -106,6 +106,24 @@ VlanConfig vlan_config(Reader& r) {
   return c;
 }
 
+Bytes mac_bytes(uint8_t sel);
+
+// Storm control at a few frames a second (so that inputs reach it) and port security, from one
+// byte: most ports get neither.
+void guards(Reader& r, PortSettings& s) {
+  const uint8_t g = r.u8();
+  if ((g & 0xc0) != 0xc0) return;
+  const uint32_t limit = 1 + (g & 3);
+  if (g & 4) s.storm.broadcast = limit;
+  if (g & 8) s.storm.multicast = limit;
+  if (g & 16) s.storm.unknown = limit;
+  s.security.max_macs = (g >> 2) & 3;
+  s.security.sticky = s.security.max_macs != 0 && (g & 32);
+  if (g & 1) s.security.macs = {MacAddr::from_bytes(mac_bytes(g >> 1).data())};
+  if (s.security.max_macs != 0 && s.security.macs.size() > s.security.max_macs)
+    s.security.macs.clear();
+}
+
 PortSettings port_settings(Reader& r, int index) {
   static constexpr uint32_t kMtus[] = {1500, 68, 100, 1000, 1500, 2000, 4000, kMaxMtu};
   PortSettings s;
@@ -114,6 +132,7 @@ PortSettings port_settings(Reader& r, int index) {
   s.role = static_cast<Role>(b % kRoleCount);
   s.mtu = kMtus[(b >> 2) % 8];
   s.vlan = vlan_config(r);
+  guards(r, s);
   return s;
 }
 
