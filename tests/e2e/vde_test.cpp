@@ -267,7 +267,10 @@ TEST_F(Vde, AClientIsOnlyConnectedToASocketItOwnsAndCouldReach) {
   };
   // Kept open through the flood below, so that a request wrongly served stays served.
   std::vector<std::unique_ptr<RawCtl>> requests;
-  for (const auto& [path, reason] : refused) {
+  // Not a structured binding: a lambda may not capture one before clang 16.
+  for (const auto& item : refused) {
+    const auto& path = item.first;
+    const auto& reason = item.second;
     RawCtl& ctl = *requests.emplace_back(std::make_unique<RawCtl>(sw(), kNobody));
     ASSERT_TRUE(ctl.connected());
     ASSERT_TRUE(ctl.send(vde_request(0xfeedface, 3, 0, path, "deputy")));
