@@ -183,6 +183,11 @@ class Segment {
   void rebuild_mirror_lists();
   void mirror(const Slot& s, const std::vector<Mirror*>& mirrors, rte_mbuf* const* pkts,
               uint16_t n);
+  // Whether the mirror copies this frame of the port (its VLANs; a runt never).
+  bool mirror_selects(const Slot& s, const MirrorSettings& ms, const rte_mbuf* m) const;
+  // The trace's lines for the copies the mirrors make of a traced frame.
+  void trace_mirrors(FrameTrace& t, const Slot& s, const std::vector<Mirror*>& mirrors,
+                     const rte_mbuf* m, bool received, bool synthetic) const;
   // What detach() does to the mirrors: the port leaves their sources, theirs it was the output.
   void drop_port_from_mirrors(uint16_t id);
   // Static FDB entries for the port's own MACs and those its port security lists, in its

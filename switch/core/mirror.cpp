@@ -6,6 +6,8 @@
 
 #include "vswitch/segment.hpp"
 
+#include "trace_steps.hpp"
+
 namespace vswitch {
 
 namespace {
@@ -118,17 +120,29 @@ void Segment::rebuild_mirror_lists() {
   }
 }
 
+bool Segment::mirror_selects(const Slot& s, const MirrorSettings& ms, const rte_mbuf* m) const {
+  // Shorter than a header is not a frame: the switch drops it as a runt, unmirrored.
+  if (m->pkt_len < kEtherHeaderLen) return false;
+  if (!ms.vlans) return true;
+  const uint16_t vlan = vlan_of(s.vlan, m);
+  return vlan != kNoVlan && ms.vlans->test(vlan);
+}
+
+void Segment::trace_mirrors(FrameTrace& t, const Slot& s, const std::vector<Mirror*>& mirrors,
+                            const rte_mbuf* m, bool received, bool synthetic) const {
+  for (const Mirror* mirror : mirrors) {
+    if (!mirror_selects(s, mirror->settings, m)) continue;
+    trace::mirrored(t, mirror->settings.name, slots_[mirror->settings.output]->port->name(),
+                    s.port->name(), received, synthetic);
+  }
+}
+
 void Segment::mirror(const Slot& s, const std::vector<Mirror*>& mirrors, rte_mbuf* const* pkts,
                      uint16_t n) {
   for (Mirror* m : mirrors) {
     const MirrorSettings& ms = m->settings;
     for (uint16_t i = 0; i < n; ++i) {
-      // Shorter than a header is not a frame: the switch drops it as a runt, unmirrored.
-      if (pkts[i]->pkt_len < kEtherHeaderLen) continue;
-      if (ms.vlans) {
-        const uint16_t vlan = vlan_of(s.vlan, pkts[i]);
-        if (vlan == kNoVlan || !ms.vlans->test(vlan)) continue;
-      }
+      if (!mirror_selects(s, ms, pkts[i])) continue;
       rte_mbuf* copy = mirror_copy(pkts[i]);
       if (copy == nullptr) {
         ++m->counters.no_buffer;

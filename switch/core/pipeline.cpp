@@ -100,6 +100,11 @@ void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
     for (uint16_t i = 0; i < chunk; ++i) {
       rte_mbuf* m = pkts[i];
       if constexpr (M == TraceMode::live) tracing_ = open_trace(ingress, m);
+      if (!ingress.mirror_received.empty()) {
+        trace_step<M>([&](FrameTrace& t) {
+          trace_mirrors(t, ingress, ingress.mirror_received, m, true, dry);
+        });
+      }
       const uint32_t len = m->pkt_len;
       if constexpr (!dry) {
         in_counters.in_packets++;
@@ -599,6 +604,10 @@ void Segment::deliver_group(const std::vector<uint16_t>& outs, rte_mbuf* m) {
 template <TraceMode M>
 void Segment::enqueue(uint16_t out, rte_mbuf* m) {
   Slot& s = *slots_[out];
+  if (!s.mirror_sent.empty()) {
+    trace_step<M>(
+        [&](FrameTrace& t) { trace_mirrors(t, s, s.mirror_sent, m, false, M == TraceMode::dry); });
+  }
   if constexpr (M == TraceMode::dry) {
     trace_step<M>(
         [&](FrameTrace& t) { trace::transmitted(t, s.port->name(), trace::TxResult::would_send); });

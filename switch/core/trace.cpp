@@ -290,6 +290,14 @@ void mirror_output(FrameTrace& t, const std::string& port) {
         "dropped: mirror: " + port + " is a mirror's output port, which takes no traffic");
 }
 
+void mirrored(FrameTrace& t, const std::string& mirror, const std::string& out,
+              const std::string& port, bool received, bool synthetic) {
+  t.add(TraceStage::egress, out,
+        format("mirror %s: %s of the frame as %s %s", mirror.c_str(),
+               synthetic ? "would take a copy" : "a copy", received ? "received on" : "sent to",
+               port.c_str()));
+}
+
 void to_mirror_output(FrameTrace& t, const std::string& out) {
   t.add(TraceStage::policy, out,
         "dropped: policy: a mirror's output port, which takes no part in switching");

@@ -61,6 +61,9 @@ void not_in_vlan(FrameTrace& t, const std::string& out, uint16_t vlan);
 // A mirror's output port: it takes no traffic but the mirror's, and sends none of its own.
 void mirror_output(FrameTrace& t, const std::string& port);
 void to_mirror_output(FrameTrace& t, const std::string& out);
+// A mirror's copy of a traced frame, as it was received on the port or sent to it.
+void mirrored(FrameTrace& t, const std::string& mirror, const std::string& out,
+              const std::string& port, bool received, bool synthetic);
 
 // Stage egress, one a destination.
 void egress(FrameTrace& t, const std::string& out, bool hub, bool tagged, uint16_t vlan,

@@ -112,6 +112,32 @@ TEST_F(TraceTest, AFloodSaysEveryStageInOrder) {
   EXPECT_EQ(c.sent.size(), 1u);
 }
 
+TEST_F(TraceTest, MirrorCopiesOfATracedFrameAreNamed) {
+  auto& a = add("a");
+  auto& b = add("b");
+  auto& mon = add("mon");
+  MirrorSettings in;
+  in.name = "ingress";
+  in.sources = {ports_[&a]};
+  in.sent = false;
+  in.output = ports_[&mon];
+  seg_->add_mirror(in);
+  MirrorSettings out = in;
+  out.name = "egress";
+  out.sources = {ports_[&b]};
+  out.received = false;
+  out.sent = true;
+  seg_->add_mirror(out);
+  const FrameTrace t = traced(a, frame(kBroadcast, mac(1)));
+  EXPECT_THAT(lines(t), testing::Contains(
+                            "egress mon: mirror ingress: a copy of the frame as received on a"));
+  EXPECT_THAT(lines(t),
+              testing::Contains("egress mon: mirror egress: a copy of the frame as sent to b"));
+  const FrameTrace s = synthetic(a, frame(kBroadcast, mac(1)));
+  EXPECT_THAT(lines(s), testing::Contains("egress mon: mirror ingress: would take a copy of the "
+                                          "frame as received on a"));
+}
+
 TEST_F(TraceTest, LearnedUnicastNamesItsPortAndAKnownSource) {
   auto& a = add("a");
   auto& b = add("b");
