@@ -5,8 +5,9 @@ set -euo pipefail
 
 declare -A sets=(
   [build]="cmake g++ make pkg-config dpdk-dev libdpdk-dev libboost-program-options-dev libpcap-dev libslirp-dev"
-  # prometheus for its promtool (the metrics' checker), graphviz for dot (show --dot).
-  [test]="libgtest-dev libgmock-dev iproute2 iputils-ping vde2 libvdeplug-dev tshark dpdk prometheus graphviz curl"
+  # prometheus for its promtool (the metrics' checker), graphviz for dot (show --dot), jq for
+  # scripts/soak.sh's reading of `vswitchctl --json stats`.
+  [test]="libgtest-dev libgmock-dev iproute2 iputils-ping vde2 libvdeplug-dev tshark dpdk prometheus graphviz curl jq"
   [bench]="libbenchmark-dev dpdk vde2 libvdeplug-dev bc vdeplug libvdeplug-slirp iproute2 curl ethtool openvswitch-switch-dpdk"
   [vm]="qemu-system-x86 busybox-static cpio kmod xz-utils"
   # clang alone cannot link -fsanitize=fuzzer: libFuzzer and the sanitizer runtimes are in
