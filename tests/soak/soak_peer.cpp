@@ -11,7 +11,9 @@
 //                                               default broadcast), --src MAC, --sources N
 //                                               (source addresses counting up from --src),
 //                                               --count N, --rate PPS (0: flat out),
-//                                               --seconds S, --id N
+//                                               --seconds S, --id N, --hold S (stay
+//                                               connected S more seconds once done); a paced
+//                                               sender also reads and drops what it is sent
 //   soak_peer recv DIR --mac MAC [--id N]       a receiver of id N's frames: how many, how many
 //                                               missing, and the longest silence between two
 //   soak_peer stuck DIR --mac MAC               a VDE client that announces itself every
@@ -308,6 +310,7 @@ int send(const Args& a) {
   const double rate = a.number("rate", 0);
   const double seconds = a.number("seconds", 0);
   const auto id = static_cast<uint32_t>(a.number("id", 1));
+  const double hold_s = a.number("hold", 0);
   // A paced sender sends one frame at a time, so its frames are evenly spread.
   const unsigned batch = rate > 0 && rate < 10000 ? 1 : kBatch;
 
@@ -318,6 +321,9 @@ int send(const Args& a) {
   const double start = now_s();
   while (!g_stop && (count == 0 || seq < count) && (seconds == 0 || now_s() - start < seconds)) {
     if (rate > 0) {
+      // What the switch floods to us is read and dropped, so that this port is no stuck reader.
+      while (::recv(c->data_fd(), frames.data(), frames.size(), MSG_DONTWAIT) > 0) {
+      }
       const double wait = start + static_cast<double>(seq) / rate - now_s();
       if (wait > 0) {
         usleep(static_cast<useconds_t>(std::min(wait, kWakeMs * 1e-3) * 1e6));
@@ -360,6 +366,9 @@ int send(const Args& a) {
   emit("sent=" + std::to_string(sent) + kv("seconds", t, 2) +
        kv("pps", static_cast<double>(sent) / t) + " waits=" + std::to_string(waits) +
        " errors=" + std::to_string(errors));
+  // The port stays, with what the switch learned from it, until the script has looked.
+  for (const double until = now_s() + hold_s; !g_stop && now_s() < until;)
+    usleep(kWakeMs * 1000);
   return errors ? 1 : 0;
 }
 
