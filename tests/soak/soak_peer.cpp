@@ -408,7 +408,8 @@ int recv(const Args& a) {
   SeqSet seen;
   uint64_t received = 0, dup = 0, other = 0;
   const double start = now_s();
-  double first = -1, last = -1, longest = 0, announced = 0;
+  double first = -1, last = -1, longest = 0, longest_end = 0, announced = 0;
+  uint64_t over_100ms = 0;
   while (!g_stop) {
     const double t = now_s();
     // Said again every second, so that the switch never forgets where this address is.
@@ -426,7 +427,11 @@ int recv(const Args& a) {
         ++other;
         continue;
       }
-      if (last >= 0) longest = std::max(longest, at - last);
+      if (last >= 0 && at - last > 0.1) ++over_100ms;
+      if (last >= 0 && at - last > longest) {
+        longest = at - last;
+        longest_end = at;
+      }
       if (first < 0) first = at;
       last = at;
       if (seen.insert(load_be64(f + 22))) {
@@ -438,11 +443,15 @@ int recv(const Args& a) {
   }
   const double end = now_s();
   // Silence up to the end counts too: traffic that stopped for good is the longest gap of all.
-  longest = std::max(longest, end - (last >= 0 ? last : start));
+  if (end - (last >= 0 ? last : start) > longest) {
+    longest = end - (last >= 0 ? last : start);
+    longest_end = end;
+  }
   emit("received=" + std::to_string(received) +
        " missing=" + std::to_string(seen.end() - received) + " dup=" + std::to_string(dup) +
        " other=" + std::to_string(other) + kv("first_ms", first < 0 ? -1 : (first - start) * 1e3) +
-       kv("longest_gap_ms", longest * 1e3) + kv("seconds", end - start, 2));
+       kv("longest_gap_ms", longest * 1e3) + kv("longest_gap_end_s", longest_end - start, 2) +
+       " gaps_over_100ms=" + std::to_string(over_100ms) + kv("seconds", end - start, 2));
   return 0;
 }
 
