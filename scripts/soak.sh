@@ -10,7 +10,7 @@
 #   SCENARIOS="macs sigterm" scripts/soak.sh   only these, of: vde-cycles tcp-clients macs
 #                                              sigkill stuck sigterm fuzz
 # Sizes: CYCLES=100000 CLIENTS=10000 MACS=1000000 FDB_SIZE=65536 KILLS=60 STUCK_SECONDS=60
-#   LOAD_SECONDS=20 FUZZ_RUNS=10000000 (each fuzzer) FUZZ_SECONDS=7200 (each fuzzer at most; one
+#   LOAD_SECONDS=20 FUZZ_RUNS=10000000 (each fuzzer) FUZZ_SECONDS=3600 (each fuzzer at most; one
 #   that runs out of time first is reported short, not failed).
 # Limits: RSS_TOLERANCE_KIB=8192 MAX_GAP_MS=1000 STOP_SECONDS=10. NICE=10: the script renices
 # itself and so everything it starts. BUILD=build is configured and built here unless given.
@@ -29,7 +29,7 @@ KILLS=${KILLS:-$((QUICK ? 3 : 60))}
 STUCK_SECONDS=${STUCK_SECONDS:-$((QUICK ? 3 : 60))}
 LOAD_SECONDS=${LOAD_SECONDS:-$((QUICK ? 3 : 20))}
 FUZZ_RUNS=${FUZZ_RUNS:-$((10000000 / scale))}
-FUZZ_SECONDS=${FUZZ_SECONDS:-7200}
+FUZZ_SECONDS=${FUZZ_SECONDS:-3600}
 RSS_TOLERANCE_KIB=${RSS_TOLERANCE_KIB:-8192}
 MAX_GAP_MS=${MAX_GAP_MS:-1000}
 STOP_SECONDS=${STOP_SECONDS:-10}
@@ -194,7 +194,7 @@ stop_steady() {
   STEADY_MISSING=$(field missing "$rx")
   STEADY_GAP=$(field longest_gap_ms "$rx")
   log_line ""
-  log_line "Steady unicast at $STEADY_PPS frames/s between two other ports: sent ${STEADY_SENT:-?}, received ${STEADY_RECEIVED:-?}, missing ${STEADY_MISSING:-?}, longest silence ${STEADY_GAP:-?} ms."
+  log_line "Steady unicast at $STEADY_PPS frames/s between two other ports: sent ${STEADY_SENT:-?}, received ${STEADY_RECEIVED:-?}, missing ${STEADY_MISSING:-?}, longest silence ${STEADY_GAP:-?} ms (ending $(field longest_gap_end_s "$rx") s in), $(field gaps_over_100ms "$rx") silences over 100 ms."
   if [[ -z $STEADY_GAP || -z $STEADY_RECEIVED ]] || ((STEADY_RECEIVED == 0)); then
     fail "the steady receiver reported nothing"
   elif ((${STEADY_GAP%.*} > MAX_GAP_MS)); then
