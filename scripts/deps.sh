@@ -6,8 +6,9 @@ set -euo pipefail
 declare -A sets=(
   [build]="cmake g++ make pkg-config dpdk-dev libdpdk-dev libboost-program-options-dev libpcap-dev libslirp-dev"
   # prometheus for its promtool (the metrics' checker), graphviz for dot (show --dot), groff-base
-  # for groff (the manual pages' checker), systemd for systemd-analyze (the unit's).
-  [test]="libgtest-dev libgmock-dev iproute2 iputils-ping vde2 libvdeplug-dev tshark dpdk prometheus graphviz curl groff-base systemd"
+  # for groff (the manual pages' checker), systemd for systemd-analyze (the unit's), jq for
+  # scripts/soak.sh's reading of `vswitchctl --json stats`.
+  [test]="libgtest-dev libgmock-dev iproute2 iputils-ping vde2 libvdeplug-dev tshark dpdk prometheus graphviz curl groff-base systemd jq"
   [bench]="libbenchmark-dev dpdk vde2 libvdeplug-dev bc vdeplug libvdeplug-slirp iproute2 curl ethtool openvswitch-switch-dpdk"
   [vm]="qemu-system-x86 busybox-static cpio kmod xz-utils"
   # clang alone cannot link -fsanitize=fuzzer: libFuzzer and the sanitizer runtimes are in

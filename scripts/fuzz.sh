@@ -5,6 +5,7 @@
 #   scripts/fuzz.sh                   every harness, ten minutes each
 #   scripts/fuzz.sh 3600 pipeline     these harnesses only, an hour each
 #   scripts/fuzz.sh -j 2 600          two processes per harness (libFuzzer's -fork)
+#   scripts/fuzz.sh --runs 10000000 7200   each until ten million executions, two hours at most
 # A finding does not stop the run; the script lists this run's at the end and then fails.
 # Replay one with build-fuzz/tests/fuzz/fuzz_NAME FILE.
 set -euo pipefail
@@ -12,11 +13,13 @@ cd "$(dirname "$0")/.."
 
 seconds=600
 jobs=1
+runs=()
 names=()
 while (($#)); do
   case $1 in
     -j) jobs=$2; shift 2 ;;
-    -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --runs) runs=(-runs="$2"); shift 2 ;;
+    -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *[!0-9]*) names+=("$1"); shift ;;
     *) seconds=$1; shift ;;
   esac
@@ -46,7 +49,7 @@ for n in "${names[@]}"; do
   [[ -f tests/fuzz/dict/$n.dict ]] && dict=(-dict="tests/fuzz/dict/$n.dict")
   # -fork with -ignore_*: a crash, hang or leak is kept and the fuzzing goes on.
   "$work/fuzz_$n" -fork="$jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
-    -max_total_time="$seconds" -timeout=10 "${dict[@]}" \
+    -max_total_time="$seconds" "${runs[@]}" -timeout=10 "${dict[@]}" \
     -artifact_prefix="$work/findings/$n/" "$work/corpus/$n" "tests/fuzz/corpus/$n" \
     >"$work/findings/$n.log" 2>&1 || true
   tail -n 2 "$work/findings/$n.log" >&2
