@@ -9,6 +9,9 @@
 #            STUCK_EVERY-th frame of each generator goes to it
 #   reading  (with VARIANTS="none stuck reading") the same client, reading: what a healthy
 #            receiver of that share costs, for comparison
+#   idle     (VARIANTS="none idle stuck") the stuck client, but the share goes where none sends
+#            it: the client gets only broadcasts, so what its being there costs shows apart from
+#            what the frames to it cost
 # In every variant every BCAST_EVERY-th frame of each generator is a broadcast (0: none), which
 # reaches every client, the stuck one too; the generators take what they receive now and then
 # (--read-back), so that no client but the stuck one stops reading. The shares carry no sequence
@@ -22,7 +25,8 @@
 # frames (its shares come on top) below the switch's limit: the pairs' rate is then what was
 # offered unless frames are lost, and the switch's CPU a frame is the cost to compare.
 #   bench/fairness_e2e.sh   SECONDS_PER_RUN=3 RUNS=7 PAIRS=2 SIZE=64 BATCH=32 STUCK_EVERY=8
-#                           BCAST_EVERY=64 RATE=0 VARIANTS="none stuck" CORE=1
+#                           BCAST_EVERY=64 RATE=0 VARIANTS="none stuck" CORE=1 CLIENT_CORES=
+#                           CLIENT_CORES=0 pins every client to core 0 (default: not pinned)
 #                           VSWITCHD_ARGS="--idle busy" adds options to vswitchd's command line
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,11 +40,13 @@ BCAST_EVERY=${BCAST_EVERY:-64}
 RATE=${RATE:-0}
 read -r -a variants <<<"${VARIANTS:-none stuck}"
 CORE=${CORE:-1}
+CLIENT_CORES=${CLIENT_CORES:-}
 read -r -a VSW_ARGS <<<"${VSWITCHD_ARGS:-}"
 BUILD=${BUILD:-build-bench}
 DRAIN=0.5  # a sink stops after this much silence once frames have come
 for v in "${variants[@]}"; do
-  [[ $v == none || $v == stuck || $v == reading ]] || { echo "VARIANTS: none, stuck, reading, not '$v'" >&2; exit 2; }
+  [[ $v == none || $v == stuck || $v == reading || $v == idle ]] ||
+    { echo "VARIANTS: none, stuck, reading, idle, not '$v'" >&2; exit 2; }
 done
 
 scripts/deps.sh build bench
@@ -58,7 +64,8 @@ trap cleanup EXIT
 # shellcheck source=bench/e2e_lib.sh
 . bench/e2e_lib.sh
 
-LOAD="$BUILD/bench/vdeload"
+LOAD=("$BUILD/bench/vdeload")
+[[ -n $CLIENT_CORES ]] && LOAD=(taskset -c "$CLIENT_CORES" "${LOAD[@]}")
 eal="--no-huge --no-pci --no-shconf --no-telemetry -m 1024 --log-level=4"
 gen_mac() { printf '02:00:00:00:00:%02x' "$1"; }
 sink_mac() { printf '02:00:00:00:01:%02x' "$1"; }
@@ -117,7 +124,7 @@ measure() {
   # first frames; everyone holds its port after its result line, for the counters.
   local k clients=() gens=() stuck_pid=""
   for k in $(seq "$PAIRS"); do
-    "$LOAD" recv "$dir" "${common[@]}" --src "$(sink_mac "$k")" --id "$k" --drain "$DRAIN" \
+    "${LOAD[@]}" recv "$dir" "${common[@]}" --src "$(sink_mac "$k")" --id "$k" --drain "$DRAIN" \
       --wait $((SECS + 20)) --hold 60 >"$run/sink$k.out" 2>>"$run/err" &
     clients+=("$!")
     pids+=("$!")
@@ -125,7 +132,7 @@ measure() {
   if [[ $what != none ]]; then
     local mode=(--stall --wait $((SECS + 60)))
     [[ $what == reading ]] && mode=(--id 0 --drain "$DRAIN" --wait $((SECS + 20)) --hold 60)
-    "$LOAD" recv "$dir" "${common[@]}" --src "$MAC_STUCK" "${mode[@]}" >"$run/extra.out" 2>>"$run/err" &
+    "${LOAD[@]}" recv "$dir" "${common[@]}" --src "$MAC_STUCK" "${mode[@]}" >"$run/extra.out" 2>>"$run/err" &
     stuck_pid=$!
     clients+=("$!")
     pids+=("$!")
@@ -145,12 +152,12 @@ measure() {
   sleep 0.3
   for k in $(seq "$PAIRS"); do
     local share=$MAC_STUCK mix=()
-    [[ $what == none ]] && share=$(gen_mac "$k")
+    [[ $what == none || $what == idle ]] && share=$(gen_mac "$k")
     ((STUCK_EVERY > 0)) && mix+=(--mix "$share/$STUCK_EVERY")
     ((BCAST_EVERY > 0)) && mix+=(--mix "ff:ff:ff:ff:ff:ff/$BCAST_EVERY")
     local watch=()
     ((k == 1)) && watch=(--watch-pid "$spid")
-    "$LOAD" send "$dir" "${common[@]}" --src "$(gen_mac "$k")" --dst "$(sink_mac "$k")" --id "$k" \
+    "${LOAD[@]}" send "$dir" "${common[@]}" --src "$(gen_mac "$k")" --dst "$(sink_mac "$k")" --id "$k" \
       "${pace[@]}" "${mix[@]}" --read-back "${watch[@]}" --hold 60 >"$run/gen$k.out" 2>>"$run/err" &
     gens+=("$!")
     pids+=("$!")
@@ -208,11 +215,11 @@ total_of() { field mpps "$1" | tr , '\n' | awk '{s += $1} END {printf "%.4f", s}
 
 ghz=$(awk -F: '/cpu MHz/ {printf "%.2f", $2 / 1000; exit}' /proc/cpuinfo)
 echo "command: SECONDS_PER_RUN=$SECS RUNS=$RUNS PAIRS=$PAIRS SIZE=$SIZE BATCH=$BATCH STUCK_EVERY=$STUCK_EVERY" \
-  "BCAST_EVERY=$BCAST_EVERY RATE=$RATE VARIANTS=\"${variants[*]}\" CORE=$CORE VSWITCHD_ARGS=\"${VSW_ARGS[*]}\" bench/fairness_e2e.sh"
+  "BCAST_EVERY=$BCAST_EVERY RATE=$RATE VARIANTS=\"${variants[*]}\" CORE=$CORE CLIENT_CORES=$CLIENT_CORES VSWITCHD_ARGS=\"${VSW_ARGS[*]}\" bench/fairness_e2e.sh"
 echo "machine: $(nproc) x $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ //') at ${ghz} GHz," \
   "kernel $(uname -r); net.unix.max_dgram_qlen $(cat /proc/sys/net/unix/max_dgram_qlen)"
 echo "vswitchd: git $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- switch plugs include 2>/dev/null || echo '+dirty')," \
-  "on core $CORE; clients not pinned; load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  "on core $CORE; clients $([[ -n $CLIENT_CORES ]] && echo "on core(s) $CLIENT_CORES" || echo "not pinned"); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$PAIRS pairs of learned unicast, $SIZE-byte frames, sendmmsg/recvmmsg of $BATCH," \
   "generators $( ((RATE > 0)) && echo "paced at $RATE frames/s each" || echo "at max");" \
   "shares: 1/$STUCK_EVERY to the stuck client (none: to the generator's own address), 1/$BCAST_EVERY broadcast"
