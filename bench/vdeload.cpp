@@ -6,6 +6,8 @@
 //   vdeload pair [options]       bare pair: generator here, --sinks N forked sinks, no switch
 //   vdeload send|recv --iface IF  the same frames through a packet socket on a host interface
 //                                (a tap's host side: bench/tap_e2e.sh)
+//   vdeload recv DIR --stall     a stuck client: announces itself, then never reads
+//                                (bench/fairness_e2e.sh)
 // Each prints one result line at the end: role=send sent=N (datagrams handed to the kernel, over
 // all its sockets: one per sink on a pair) frames=N seconds=T ..., role=recv received=N (unique
 // sequence numbers) dup=D gaps=G ...; `vdeload --help` lists the options.
@@ -52,12 +54,21 @@ constexpr uint16_t kEthertype = 0x88b5;
 // Payload layout after the Ethernet header: magic, generator id, sequence number.
 constexpr uint32_t kMagicData = 0x7664656c;   // "vdel"
 constexpr uint32_t kMagicHello = 0x76646568;  // "vdeh": a sink announcing itself
+constexpr uint32_t kMagicFill = 0x76646566;   // "vdef": a --mix frame, which no sink counts
 constexpr size_t kPayload = 4 + 4 + 8;
 constexpr size_t kMinFrame = kEthHeader + kPayload;
 // Blocking calls wake up this often to look at the clock and at SIGTERM.
 constexpr long kWakeUs = 50'000;
 
 using Mac = std::array<uint8_t, 6>;
+
+// A share of the generator's frames sent elsewhere: every `every`-th frame (counted from
+// `offset`) goes to dst, carrying no sequence number.
+struct MixShare {
+  Mac dst{};
+  unsigned every = 0;
+  unsigned offset = 0;
+};
 
 volatile sig_atomic_t g_stop = 0;
 
@@ -114,6 +125,9 @@ struct Options {
   double hold = 0;
   long watch_pid = 0;
   unsigned sinks = 1;
+  std::vector<MixShare> mix;
+  bool read_back = false;
+  bool stall = false;
 };
 
 void usage(FILE* to) {
@@ -138,7 +152,13 @@ void usage(FILE* to) {
           "  --wait S        sink: give up when no frame comes within S (30)\n"
           "  --hold S        after the result line keep the port open up to S or until SIGTERM\n"
           "  --watch-pid P   generator: report P's CPU time (utime+stime) while sending\n"
-          "  --sinks N       pair: number of sinks; every frame goes to each (1)\n",
+          "  --sinks N       pair: number of sinks; every frame goes to each (1)\n"
+          "  --mix MAC/N     generator: every N-th frame to MAC instead, not numbered\n"
+          "                  (repeatable; the k-th share starts at frame k; --rate paces\n"
+          "                  the numbered frames only)\n"
+          "  --read-back     generator: take what its socket receives (broadcasts) now and\n"
+          "                  then, so that it is no stuck receiver itself\n"
+          "  --stall         sink: announce, then never read until --wait S or SIGTERM\n",
           kMinFrame);
 }
 
@@ -198,6 +218,19 @@ Options parse_args(int argc, char** argv) {
       if (!m) die(std::string(a) + ": '" + text + "' is not a MAC address");
       (a == "--src" ? o.src : o.dst) = *m;
       if (a == "--src") o.src_given = true;
+    } else if (a == "--mix") {
+      const std::string_view text = value();
+      const size_t slash = text.rfind('/');
+      auto m = slash == std::string_view::npos ? std::nullopt : parse_mac(text.substr(0, slash));
+      if (!m) die("--mix: '" + std::string(text) + "' is not MAC/N");
+      const std::string n(text.substr(slash + 1));
+      MixShare share{*m, static_cast<unsigned>(parse_number(a, n.c_str(), 2, 1e6)),
+                     static_cast<unsigned>(o.mix.size())};
+      o.mix.push_back(share);
+    } else if (a == "--read-back") {
+      o.read_back = true;
+    } else if (a == "--stall") {
+      o.stall = true;
     } else if (a == "--broadcast") {
       o.dst.fill(0xff);
     } else if (a == "--id") {
@@ -404,6 +437,34 @@ unsigned send_all(const Endpoint& e, mmsghdr* msgs, unsigned n, bool batched, do
   return done;
 }
 
+// Which --mix share frame k (counted from 0) belongs to, or nullptr for a data frame.
+const MixShare* share_of(const Options& o, uint64_t k) {
+  for (const MixShare& s : o.mix) {
+    if (k % s.every == s.offset % s.every) return &s;
+  }
+  return nullptr;
+}
+
+// Takes every datagram waiting on fd without blocking, into a small buffer (the rest of each is
+// discarded); returns how many.
+uint64_t read_back(int fd) {
+  constexpr unsigned kMsgs = 64;
+  static std::array<std::array<uint8_t, 64>, kMsgs> junk;
+  std::array<iovec, kMsgs> iov{};
+  std::array<mmsghdr, kMsgs> msgs{};
+  for (unsigned i = 0; i < kMsgs; ++i) {
+    iov[i] = {junk[i].data(), junk[i].size()};
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  uint64_t got = 0;
+  for (;;) {
+    const int n = recvmmsg(fd, msgs.data(), kMsgs, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return got;
+    got += static_cast<uint64_t>(n);
+  }
+}
+
 int run_generator(const Options& o, const std::vector<Endpoint>& eps) {
   const unsigned batch = o.batched ? o.batch : 1;
   std::vector<uint8_t> frames(static_cast<size_t>(batch) * o.size);
@@ -421,6 +482,10 @@ int run_generator(const Options& o, const std::vector<Endpoint>& eps) {
   prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 
   uint64_t seq = 0, handed = 0, errors = 0;
+  // With --mix, frames and data frames part: `frames` counts both, `seq` the data frames.
+  uint64_t frames_done = 0, data_handed = 0, read_back_n = 0, batches = 0;
+  // data_before[i]: how many of the batch's first i frames are data frames.
+  std::vector<unsigned> data_before(batch + 1, 0);
   int last_errno = 0;
   const double cpu0 = o.watch_pid ? cpu_of(o.watch_pid) : -1;
   const double self0 = cpu_self_s();
@@ -438,25 +503,47 @@ int run_generator(const Options& o, const std::vector<Endpoint>& eps) {
         if (now_s() >= deadline) break;
       }
     }
+    uint64_t next_seq = seq;
     for (unsigned i = 0; i < batch; ++i) {
-      put64(&frames[static_cast<size_t>(i) * o.size + kEthHeader + 8], seq + i);
+      uint8_t* f = &frames[static_cast<size_t>(i) * o.size];
+      data_before[i] = static_cast<unsigned>(next_seq - seq);
+      const MixShare* share = o.mix.empty() ? nullptr : share_of(o, frames_done + i);
+      if (share != nullptr) {
+        memcpy(f, share->dst.data(), 6);
+        put32(f + kEthHeader, kMagicFill);
+        continue;
+      }
+      if (!o.mix.empty()) {
+        memcpy(f, o.dst.data(), 6);
+        put32(f + kEthHeader, kMagicData);
+      }
+      put64(f + kEthHeader + 8, next_seq++);
     }
+    data_before[batch] = static_cast<unsigned>(next_seq - seq);
     // Every frame goes to every socket: one for a switch, one per sink on a bare pair (a flood
     // done by the sender itself, the least work any switch could do for it).
     for (const Endpoint& e : eps) {
       const unsigned n =
           send_all(e, msgs.data(), batch, o.batched, hard_stop, &errors, &last_errno);
       handed += n;
+      data_handed += data_before[n];
       if (n < batch) failed = true;
     }
-    seq += batch;
+    seq = next_seq;
+    frames_done += batch;
+    if (o.read_back && ++batches % 8 == 0) {
+      for (const Endpoint& e : eps)
+        read_back_n += read_back(e.fd);
+    }
   }
   const double elapsed = now_s() - start;
   const double cpu1 = o.watch_pid ? cpu_of(o.watch_pid) : -1;
   std::string line =
-      "role=send sent=" + std::to_string(handed) + " frames=" + std::to_string(seq) +
-      kv("seconds", elapsed, 6) + kv("pps", static_cast<double>(handed) / elapsed, 0) +
-      " errors=" + std::to_string(errors) + kv("cpu_self_s", cpu_self_s() - self0, 3);
+      "role=send sent=" + std::to_string(handed) + " frames=" + std::to_string(frames_done) +
+      " data=" + std::to_string(seq) + " data_sent=" + std::to_string(data_handed) +
+      " read_back=" + std::to_string(read_back_n) + kv("seconds", elapsed, 6) +
+      kv("pps", static_cast<double>(handed) / elapsed, 0) + " errors=" + std::to_string(errors) +
+      kv("cpu_self_s", cpu_self_s() - self0, 3);
   if (o.watch_pid) {
     line += kv("watch_cpu_s", (cpu0 < 0 || cpu1 < 0) ? -1.0 : cpu1 - cpu0, 3);
   }
@@ -501,6 +588,15 @@ class SeqSet {
   uint64_t end_ = 0;
 };
 
+// A client that stops reading: its socket fills and stays full, until SIGTERM or --wait.
+int run_stalled(const Options& o) {
+  const double start = now_s();
+  while (!g_stop && now_s() - start < o.wait)
+    sleep_s(kWakeUs * 1e-6);
+  emit("role=stall" + kv("seconds", now_s() - start, 3));
+  return 0;
+}
+
 int run_sink(const Options& o, const Endpoint& e) {
   // Tell a learning switch where our address lives, so the generator's frames to it are
   // learned unicast from the first one on.
@@ -513,6 +609,7 @@ int run_sink(const Options& o, const Endpoint& e) {
     if (s < 0) die_errno("announce");
   }
   emit("ready");
+  if (o.stall) return run_stalled(o);
 
   const unsigned batch = o.batched ? o.batch : 1;
   std::vector<uint8_t> bufs(static_cast<size_t>(batch) * kMaxFrame);
