@@ -12,6 +12,8 @@
 #   idle     (VARIANTS="none idle stuck") the stuck client, but the share goes where none sends
 #            it: the client gets only broadcasts, so what its being there costs shows apart from
 #            what the frames to it cost
+#   stopped  like stuck, but the client reads for its first STOP_AFTER seconds (1) and then
+#            stops: a guest that hangs, rather than one that never read
 # In every variant every BCAST_EVERY-th frame of each generator is a broadcast (0: none), which
 # reaches every client, the stuck one too; the generators take what they receive now and then
 # (--read-back), so that no client but the stuck one stops reading. The shares carry no sequence
@@ -38,6 +40,7 @@ BATCH=${BATCH:-32}
 STUCK_EVERY=${STUCK_EVERY:-8}
 BCAST_EVERY=${BCAST_EVERY:-64}
 RATE=${RATE:-0}
+STOP_AFTER=${STOP_AFTER:-1}
 read -r -a variants <<<"${VARIANTS:-none stuck}"
 CORE=${CORE:-1}
 CLIENT_CORES=${CLIENT_CORES:-}
@@ -45,8 +48,8 @@ read -r -a VSW_ARGS <<<"${VSWITCHD_ARGS:-}"
 BUILD=${BUILD:-build-bench}
 DRAIN=0.5  # a sink stops after this much silence once frames have come
 for v in "${variants[@]}"; do
-  [[ $v == none || $v == stuck || $v == reading || $v == idle ]] ||
-    { echo "VARIANTS: none, stuck, reading, idle, not '$v'" >&2; exit 2; }
+  [[ $v == none || $v == stuck || $v == reading || $v == idle || $v == stopped ]] ||
+    { echo "VARIANTS: none, stuck, reading, idle, stopped, not '$v'" >&2; exit 2; }
 done
 
 scripts/deps.sh build bench
@@ -132,6 +135,7 @@ measure() {
   if [[ $what != none ]]; then
     local mode=(--stall --wait $((SECS + 60)))
     [[ $what == reading ]] && mode=(--id 0 --drain "$DRAIN" --wait $((SECS + 20)) --hold 60)
+    [[ $what == stopped ]] && mode=(--stall-after "$STOP_AFTER" --wait $((SECS + 60)))
     "${LOAD[@]}" recv "$dir" "${common[@]}" --src "$MAC_STUCK" "${mode[@]}" >"$run/extra.out" 2>>"$run/err" &
     stuck_pid=$!
     clients+=("$!")
@@ -215,7 +219,7 @@ total_of() { field mpps "$1" | tr , '\n' | awk '{s += $1} END {printf "%.4f", s}
 
 ghz=$(awk -F: '/cpu MHz/ {printf "%.2f", $2 / 1000; exit}' /proc/cpuinfo)
 echo "command: SECONDS_PER_RUN=$SECS RUNS=$RUNS PAIRS=$PAIRS SIZE=$SIZE BATCH=$BATCH STUCK_EVERY=$STUCK_EVERY" \
-  "BCAST_EVERY=$BCAST_EVERY RATE=$RATE VARIANTS=\"${variants[*]}\" CORE=$CORE CLIENT_CORES=$CLIENT_CORES VSWITCHD_ARGS=\"${VSW_ARGS[*]}\" bench/fairness_e2e.sh"
+  "BCAST_EVERY=$BCAST_EVERY RATE=$RATE STOP_AFTER=$STOP_AFTER VARIANTS=\"${variants[*]}\" CORE=$CORE CLIENT_CORES=$CLIENT_CORES VSWITCHD_ARGS=\"${VSW_ARGS[*]}\" bench/fairness_e2e.sh"
 echo "machine: $(nproc) x $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ //') at ${ghz} GHz," \
   "kernel $(uname -r); net.unix.max_dgram_qlen $(cat /proc/sys/net/unix/max_dgram_qlen)"
 echo "vswitchd: git $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- switch plugs include 2>/dev/null || echo '+dirty')," \

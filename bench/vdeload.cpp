@@ -7,6 +7,7 @@
 //   vdeload send|recv --iface IF  the same frames through a packet socket on a host interface
 //                                (a tap's host side: bench/tap_e2e.sh)
 //   vdeload recv DIR --stall     a stuck client: announces itself, then never reads
+//                                (--stall-after S: reads for S seconds first)
 //                                (bench/fairness_e2e.sh)
 // Each prints one result line at the end: role=send sent=N (datagrams handed to the kernel, over
 // all its sockets: one per sink on a pair) frames=N seconds=T ..., role=recv received=N (unique
@@ -128,6 +129,7 @@ struct Options {
   std::vector<MixShare> mix;
   bool read_back = false;
   bool stall = false;
+  double stall_after = 0;  // seconds of reading before the stall
 };
 
 void usage(FILE* to) {
@@ -158,7 +160,8 @@ void usage(FILE* to) {
           "                  the numbered frames only)\n"
           "  --read-back     generator: take what its socket receives (broadcasts) now and\n"
           "                  then, so that it is no stuck receiver itself\n"
-          "  --stall         sink: announce, then never read until --wait S or SIGTERM\n",
+          "  --stall         sink: announce, then never read until --wait S or SIGTERM\n"
+          "  --stall-after S sink: --stall, but read (and count) for S seconds first\n",
           kMinFrame);
 }
 
@@ -231,6 +234,9 @@ Options parse_args(int argc, char** argv) {
       o.read_back = true;
     } else if (a == "--stall") {
       o.stall = true;
+    } else if (a == "--stall-after") {
+      o.stall = true;
+      o.stall_after = parse_number(a, value(), 0, 86400);
     } else if (a == "--broadcast") {
       o.dst.fill(0xff);
     } else if (a == "--id") {
@@ -609,7 +615,7 @@ int run_sink(const Options& o, const Endpoint& e) {
     if (s < 0) die_errno("announce");
   }
   emit("ready");
-  if (o.stall) return run_stalled(o);
+  if (o.stall && o.stall_after == 0) return run_stalled(o);
 
   const unsigned batch = o.batched ? o.batch : 1;
   std::vector<uint8_t> bufs(static_cast<size_t>(batch) * kMaxFrame);
@@ -644,6 +650,8 @@ int run_sink(const Options& o, const Endpoint& e) {
       }
     }
     const double t = now_s();
+    // A client that read for a while, then stopped (whatever it had queued stays queued).
+    if (o.stall && t - start > o.stall_after) return run_stalled(o);
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
       ++errors;
       fprintf(stderr, "vdeload: receive: %s\n", strerror(errno));
