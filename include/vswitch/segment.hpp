@@ -196,10 +196,8 @@ class Segment {
   // The pipeline, in one instance a TraceMode (see trace.hpp).
   template <TraceMode M>
   void run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms);
-  // Learns the frame's source; false when the port may not use it (the frame is then dropped).
-  template <TraceMode M>
-  bool learn(uint16_t in, const Classified& f, uint64_t now_ms);
-  // learn() for a port without port security, and for one with it.
+  // Learn the frame's source, for a port without port security and for one with it; false when
+  // the port may not use it (the frame is then dropped).
   template <TraceMode M>
   bool learn_source(uint16_t in, const Classified& f, uint64_t now_ms);
   template <TraceMode M>

@@ -161,18 +161,31 @@ void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
       f.m = m;
       f.dst = load_mac48(frame);
       f.src = load_mac48(frame + 6);
-      // Before learning: a storm of broadcasts from made-up sources teaches the FDB nothing.
-      if (storm && (f.dst & 1) && !storm_admits<M>(ingress, StormControl::kind_of(f.dst)))
-          [[unlikely]] {
-        drop<M>(ingress, m, DropReason::storm, TapPoint::received);
-        continue;
-      }
       if (prefetch) {
         fdb_.prefetch(Fdb::key(f.dst, f.vlan));
         fdb_.prefetch(Fdb::key(f.src, f.vlan));
       }
       if constexpr (M != TraceMode::off) traces[kept] = tracing_;
       ++kept;
+    }
+
+    // Storm control of group destinations, before learning: a storm of broadcasts from made-up
+    // sources teaches the FDB nothing. A pass of its own, so a port without it pays nothing a
+    // frame.
+    if (storm) [[unlikely]] {
+      uint16_t admitted = 0;
+      for (uint16_t i = 0; i < kept; ++i) {
+        if constexpr (M != TraceMode::off) tracing_ = traces[i];
+        const Classified& f = classified[i];
+        if ((f.dst & 1) && !storm_admits<M>(ingress, StormControl::kind_of(f.dst))) {
+          drop<M>(ingress, f.m, DropReason::storm, TapPoint::received);
+          continue;
+        }
+        classified[admitted] = f;
+        if constexpr (M != TraceMode::off) traces[admitted] = traces[i];
+        ++admitted;
+      }
+      kept = admitted;
     }
 
     // Pass two: learn, look up, and hand each frame to its destinations' buffers.
@@ -195,13 +208,15 @@ void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
     } else {
       uint64_t last_src = ~uint64_t{0};
       bool source_ok = true;  // last_src's verdict
+      // Read once a burst: reloaded through slots_ for every frame it cost 5 instructions each.
+      const bool guarded = ingress.guarded;
       for (uint16_t i = 0; i < kept; ++i) {
         if constexpr (M != TraceMode::off) tracing_ = traces[i];
         const Classified& f = classified[i];
         const uint64_t src_key = Fdb::key(f.src, f.vlan);
         if (src_key != last_src) {
           last_src = src_key;
-          source_ok = learn<M>(in, f, now_ms);
+          source_ok = guarded ? learn_guarded<M>(in, f, now_ms) : learn_source<M>(in, f, now_ms);
         } else {
           trace_step<M>([&](FrameTrace& t) {
             (f.src & 1) ? trace::not_learned_multicast(t, f.src)
@@ -222,14 +237,6 @@ void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
 
 // Part of the burst loop, as it was before it had instances: called apart, its call for every
 // frame cost 13 % of a learned-unicast burst's instructions (callgrind).
-template <TraceMode M>
-[[gnu::always_inline]] inline bool Segment::learn(uint16_t in, const Classified& f,
-                                                  uint64_t now_ms) {
-  if (slots_[in]->guarded) [[unlikely]]
-    return learn_guarded<M>(in, f, now_ms);
-  return learn_source<M>(in, f, now_ms);
-}
-
 template <TraceMode M>
 [[gnu::always_inline]] inline bool Segment::learn_source(uint16_t in, const Classified& f,
                                                          uint64_t now_ms) {
@@ -682,7 +689,6 @@ FrameTrace Segment::explain(uint16_t id, rte_mbuf* m, uint64_t now_ms) {
 // throw-away copy: the compiler then weighs inlining it as it did before traces existed.
 #define VSWITCH_PIPELINE_INSTANCE(M)                                                               \
   template void Segment::run<M>(uint16_t, rte_mbuf**, uint16_t, uint64_t);                         \
-  template bool Segment::learn<M>(uint16_t, const Classified&, uint64_t);                          \
   template bool Segment::learn_source<M>(uint16_t, const Classified&, uint64_t);                   \
   template bool Segment::learn_guarded<M>(uint16_t, const Classified&, uint64_t);                  \
   template bool Segment::refuse_source<M>(Slot&, const Classified&, Refusal, uint16_t);            \
