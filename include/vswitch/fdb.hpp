@@ -23,6 +23,14 @@ namespace vswitch {
 
 inline constexpr uint16_t kNoPort = 0xffff;
 
+// What one port may hold (port security), checked only where an entry is added or moves to
+// the port, so that a guarded port's known addresses cost one probe like anyone's and an
+// unguarded port's learning does not change. A sticky port's new entries are learned static.
+struct FdbPortLimit {
+  uint32_t max_entries = UINT32_MAX;  // dynamic and static together
+  bool sticky = false;
+};
+
 class Fdb {
  public:
   struct Counters {
@@ -33,12 +41,15 @@ class Fdb {
     uint64_t refused = 0;  // not learned: the table is full of static entries
   };
 
-  enum class Learned : uint8_t { refreshed, added, moved, kept_static, refused };
+  // over_limit: a new or moving entry the port's PortLimit has no room for.
+  enum class Learned : uint8_t { refreshed, added, moved, kept_static, refused, over_limit };
   struct LearnResult {
     Learned what;
     uint16_t old_port = kNoPort;  // for moved; for kept_static, the entry's port
     bool flapping = false;        // moved within the hold-down time of its last change
   };
+
+  using PortLimit = FdbPortLimit;
 
   struct Entry {
     MacAddr mac;
@@ -89,6 +100,8 @@ class Fdb {
   // would push out another.
   LearnResult predict(uint64_t key, uint16_t port, uint64_t now_ms, uint32_t hold_ms,
                       bool* evicts) const;
+  // The port's limit from now on (entries it already holds stay); until set, none.
+  void set_port_limit(uint16_t port, PortLimit limit);
 
   bool add_static(uint64_t key, uint16_t port);  // false when full of static entries
   bool remove(uint64_t key);
@@ -140,6 +153,7 @@ class Fdb {
     List dynamic;
     List fixed;
     uint32_t heap_at = 0;  // the port's place in by_count_
+    PortLimit limit;
   };
 
   // The top bits of the product (Fibonacci hashing) depend on every bit of the key. Its low bits
@@ -153,6 +167,9 @@ class Fdb {
   uint32_t find_slot(uint64_t key) const;
   LearnResult learn_known(uint32_t i, uint16_t port, uint64_t now_ms, uint32_t hold_ms);
   LearnResult learn_new(uint64_t key, uint16_t port, uint64_t now_ms);
+  PortLimit limit_of(uint16_t port) const {
+    return port < ports_.size() ? ports_[port].limit : PortLimit{};
+  }
   uint32_t insert(uint64_t key, uint16_t port, uint8_t flags, uint32_t seen_s, uint32_t now_ms);
   void erase_at(uint32_t i);
   void move_slot(uint32_t from, uint32_t to);

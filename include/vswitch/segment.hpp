@@ -177,7 +177,7 @@ class Segment {
   };
 
   // The port's storm control and port security, from its settings.
-  void apply_guards(Slot& s, const PortSettings& settings);
+  void apply_guards(uint16_t id, Slot& s, const PortSettings& settings);
   void join_flood_sets(uint16_t id);
   void leave_flood_sets(uint16_t id);
   void rebuild_mirror_lists();
@@ -202,6 +202,11 @@ class Segment {
   bool learn_source(uint16_t in, const Classified& f, uint64_t now_ms);
   template <TraceMode M>
   bool learn_guarded(uint16_t in, const Classified& f, uint64_t now_ms);
+  template <TraceMode M>
+  bool learn_news(uint16_t in, const Classified& f, Fdb::LearnResult r, bool evicts,
+                  uint64_t now_ms);
+  void trace_learned(FrameTrace& t, const Classified& f, const Fdb::LearnResult& r, uint16_t in,
+                     bool evicts, bool synthetic) const;
   enum class Refusal : uint8_t { not_listed, over_limit, pinned, fdb_full };
   template <TraceMode M>
   bool refuse_source(Slot& s, const Classified& f, Refusal why, uint16_t holder = kNoPort);

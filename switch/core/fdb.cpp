@@ -235,6 +235,8 @@ Fdb::LearnResult Fdb::learn_known(uint32_t i, uint16_t port, uint64_t now_ms, ui
     link_tail(i);
     return {Learned::refreshed};
   }
+  const PortLimit limit = limit_of(port);
+  if (entries_of(port) >= limit.max_entries) return {Learned::over_limit, s.port};
   const uint16_t old = s.port;
   const bool flapping = now32 - links_[i].changed_ms < hold_ms;
   unlink(i);
@@ -242,20 +244,29 @@ Fdb::LearnResult Fdb::learn_known(uint32_t i, uint16_t port, uint64_t now_ms, ui
   s.port = port;
   s.seen_s = now_s;
   links_[i].changed_ms = now32;
-  link_tail(i);
-  recount(port);
+  if (limit.sticky) {
+    s.flags |= kStatic;
+    ++static_count_;
+    link_tail(i);
+  } else {
+    link_tail(i);
+    recount(port);
+  }
   ++counters_.moved;
   return {Learned::moved, old, flapping};
 }
 
 Fdb::LearnResult Fdb::learn_new(uint64_t key, uint16_t port, uint64_t now_ms) {
+  const PortLimit limit = limit_of(port);
+  if (entries_of(port) >= limit.max_entries) return {Learned::over_limit};
   if (size_ >= limit_ && !evict_one()) {
     ++counters_.refused;
     return {Learned::refused};
   }
   make_room_for_one();
-  insert(key, port, 0, static_cast<uint32_t>(now_ms / 1000), static_cast<uint32_t>(now_ms));
-  ++counters_.learned;
+  insert(key, port, limit.sticky ? kStatic : 0, static_cast<uint32_t>(now_ms / 1000),
+         static_cast<uint32_t>(now_ms));
+  if (!limit.sticky) ++counters_.learned;
   return {Learned::added};
 }
 
@@ -263,17 +274,28 @@ Fdb::LearnResult Fdb::predict(uint64_t key, uint16_t port, uint64_t now_ms, uint
                               bool* evicts) const {
   *evicts = false;
   const uint32_t i = find_slot(key);
-  if (i == kNil) {
-    if (size_ < limit_) return {Learned::added};
-    // Full: a dynamic entry somewhere makes room, or nothing does.
-    if (size_ == static_count_) return {Learned::refused};
-    *evicts = true;
-    return {Learned::added};
+  if (i != kNil) {
+    const Slot& s = slots_[i];
+    if (s.flags & kStatic) return {Learned::kept_static, s.port};
+    if (s.port == port) return {Learned::refreshed};
   }
-  const Slot& s = slots_[i];
-  if (s.flags & kStatic) return {Learned::kept_static, s.port};
-  if (s.port == port) return {Learned::refreshed};
-  return {Learned::moved, s.port, static_cast<uint32_t>(now_ms) - links_[i].changed_ms < hold_ms};
+  if (entries_of(port) >= limit_of(port).max_entries) {
+    return {Learned::over_limit, i == kNil ? kNoPort : slots_[i].port};
+  }
+  if (i != kNil) {
+    return {Learned::moved, slots_[i].port,
+            static_cast<uint32_t>(now_ms) - links_[i].changed_ms < hold_ms};
+  }
+  if (size_ < limit_) return {Learned::added};
+  // Full: a dynamic entry somewhere makes room, or nothing does.
+  if (size_ == static_count_) return {Learned::refused};
+  *evicts = true;
+  return {Learned::added};
+}
+
+void Fdb::set_port_limit(uint16_t port, PortLimit limit) {
+  reserve_ports(size_t{port} + 1);
+  ports_[port].limit = limit;
 }
 
 bool Fdb::add_static(uint64_t key, uint16_t port) {

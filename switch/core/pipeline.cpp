@@ -236,7 +236,8 @@ void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
 }
 
 // Part of the burst loop, as it was before it had instances: called apart, its call for every
-// frame cost 13 % of a learned-unicast burst's instructions (callgrind).
+// frame cost 13 % of a learned-unicast burst's instructions (callgrind). The FDB applies the
+// port's max-macs and sticky itself, where an entry is added or moves.
 template <TraceMode M>
 [[gnu::always_inline]] inline bool Segment::learn_source(uint16_t in, const Classified& f,
                                                          uint64_t now_ms) {
@@ -248,61 +249,68 @@ template <TraceMode M>
   if constexpr (M == TraceMode::dry) {
     bool evicts = false;
     const auto r = fdb_.predict(src_key, in, now_ms, settings_.flap_hold_ms, &evicts);
-    if (r.what != Fdb::Learned::kept_static && r.what != Fdb::Learned::refused) {
+    if (r.what == Fdb::Learned::added || r.what == Fdb::Learned::moved ||
+        r.what == Fdb::Learned::refreshed) {
       dry_learned_key_ = src_key;
     }
-    trace_step<M>([&](FrameTrace& t) {
-      const Port* old = port(r.old_port);
-      trace::learned(t, f.src, f.vlan, r, port(in)->name(), old ? old->name() : "?", evicts,
-                     fdb_.limit(), true);
-    });
-    if (r.what == Fdb::Learned::kept_static && r.old_port != in) [[unlikely]]
-      return refuse_source<M>(*slots_[in], f, Refusal::pinned, r.old_port);
+    return learn_news<M>(in, f, r, evicts, now_ms);
   } else {
-    [[maybe_unused]] const bool full = M == TraceMode::live && fdb_.size() >= fdb_.limit();
+    const bool full = M == TraceMode::live && fdb_.size() >= fdb_.limit();
     const auto r = fdb_.learn(src_key, in, now_ms, settings_.flap_hold_ms);
-    if (r.what == Fdb::Learned::moved) note_move(f, in, r, now_ms);
-    trace_step<M>([&](FrameTrace& t) {
-      const Port* old = port(r.old_port);
-      trace::learned(t, f.src, f.vlan, r, port(in)->name(), old ? old->name() : "?",
-                     full && r.what == Fdb::Learned::added, fdb_.limit(), false);
-    });
-    // Another port's own address (a gateway's, a guest's listed one): a frame claiming it here
-    // is spoofed.
-    if (r.what == Fdb::Learned::kept_static && r.old_port != in) [[unlikely]]
-      return refuse_source<M>(*slots_[in], f, Refusal::pinned, r.old_port);
+    if (r.what == Fdb::Learned::refreshed) [[likely]] {
+      trace_step<M>([&](FrameTrace& t) { trace_learned(t, f, r, in, false, false); });
+      return true;
+    }
+    return learn_news<M>(in, f, r, full && r.what == Fdb::Learned::added, now_ms);
   }
+}
+
+// What learning something other than a refresh means for the frame: another port's own address
+// (a gateway's, a guest's listed one) claimed here is spoofed; a guarded port may be full.
+template <TraceMode M>
+bool Segment::learn_news(uint16_t in, const Classified& f, Fdb::LearnResult r, bool evicts,
+                         uint64_t now_ms) {
+  Slot& s = *slots_[in];
+  constexpr bool dry = M == TraceMode::dry;
+  if (!dry && r.what == Fdb::Learned::moved) note_move(f, in, r, now_ms);
+  switch (r.what) {
+    case Fdb::Learned::kept_static:
+      if (r.old_port != in) return refuse_source<M>(s, f, Refusal::pinned, r.old_port);
+      break;
+    case Fdb::Learned::over_limit:
+      return refuse_source<M>(s, f, Refusal::over_limit);
+    case Fdb::Learned::refused:
+      if (s.sticky) return refuse_source<M>(s, f, Refusal::fdb_full);
+      break;
+    case Fdb::Learned::added:
+    case Fdb::Learned::moved:
+      if (s.sticky) {
+        trace_step<M>([&](FrameTrace& t) {
+          trace::learned_sticky(t, f.src, f.vlan, s.port->name(), fdb_.entries_of(in), s.max_macs,
+                                dry);
+        });
+        return true;
+      }
+      break;
+    case Fdb::Learned::refreshed:
+      break;
+  }
+  trace_step<M>([&](FrameTrace& t) { trace_learned(t, f, r, in, evicts, dry); });
   return true;
 }
 
+void Segment::trace_learned(FrameTrace& t, const Classified& f, const Fdb::LearnResult& r,
+                            uint16_t in, bool evicts, bool synthetic) const {
+  const Port* old = port(r.old_port);
+  trace::learned(t, f.src, f.vlan, r, port(in)->name(), old ? old->name() : "?", evicts,
+                 fdb_.limit(), synthetic);
+}
+
 template <TraceMode M>
-bool Segment::learn_guarded(uint16_t in, const Classified& f, uint64_t now_ms) {
+[[gnu::always_inline]] inline bool Segment::learn_guarded(uint16_t in, const Classified& f,
+                                                          uint64_t now_ms) {
   Slot& s = *slots_[in];
   if (!source_listed(s, f.src)) return refuse_source<M>(s, f, Refusal::not_listed);
-  if (f.src & 1) {
-    trace_step<M>([&](FrameTrace& t) { trace::not_learned_multicast(t, f.src); });
-    return true;
-  }
-  const uint64_t src_key = Fdb::key(f.src, f.vlan);
-  const auto known = fdb_.find(src_key, now_ms);
-  if (!known || known->port != in) {
-    if (known && known->is_static) return refuse_source<M>(s, f, Refusal::pinned, known->port);
-    if (s.max_macs != 0 && fdb_.entries_of(in) >= s.max_macs) {
-      return refuse_source<M>(s, f, Refusal::over_limit);
-    }
-    if (s.sticky) {
-      if constexpr (M != TraceMode::dry) {
-        if (!fdb_.add_static(src_key, in)) return refuse_source<M>(s, f, Refusal::fdb_full);
-      } else {
-        dry_learned_key_ = src_key;
-      }
-      trace_step<M>([&](FrameTrace& t) {
-        trace::learned_sticky(t, f.src, f.vlan, s.port->name(), fdb_.entries_of(in), s.max_macs,
-                              M == TraceMode::dry);
-      });
-      return true;
-    }
-  }
   return learn_source<M>(in, f, now_ms);
 }
 
@@ -691,6 +699,8 @@ FrameTrace Segment::explain(uint16_t id, rte_mbuf* m, uint64_t now_ms) {
   template void Segment::run<M>(uint16_t, rte_mbuf**, uint16_t, uint64_t);                         \
   template bool Segment::learn_source<M>(uint16_t, const Classified&, uint64_t);                   \
   template bool Segment::learn_guarded<M>(uint16_t, const Classified&, uint64_t);                  \
+  template bool Segment::learn_news<M>(uint16_t, const Classified&, Fdb::LearnResult, bool,        \
+                                       uint64_t);                                                  \
   template bool Segment::refuse_source<M>(Slot&, const Classified&, Refusal, uint16_t);            \
   template bool Segment::storm_admits<M>(Slot&, StormControl::Kind);                               \
   template void Segment::forward<M>(uint16_t, const Classified&);                                  \

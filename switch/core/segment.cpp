@@ -38,7 +38,7 @@ void Segment::check(const PortSettings& s) const {
   if (auto err = s.security.validate()) throw ConfigError("port " + s.name + ": " + *err);
 }
 
-void Segment::apply_guards(Slot& s, const PortSettings& settings) {
+void Segment::apply_guards(uint16_t id, Slot& s, const PortSettings& settings) {
   s.storm.configure(settings.storm);
   const SourceGuard& g = settings.security;
   s.guarded = g.any();
@@ -48,6 +48,7 @@ void Segment::apply_guards(Slot& s, const PortSettings& settings) {
   std::sort(s.allowed_sources.begin(), s.allowed_sources.end());
   s.max_macs = g.max_macs;
   s.sticky = g.sticky;
+  fdb_.set_port_limit(id, {g.max_macs != 0 ? g.max_macs : UINT32_MAX, g.sticky});
 }
 
 uint16_t Segment::attach(std::unique_ptr<Port> port) {
@@ -68,7 +69,7 @@ uint16_t Segment::attach(std::unique_ptr<Port> port) {
   slot->vlan = PortVlan::from(port->settings().vlan);
   slot->role = port->settings().role;
   slot->mtu = port->settings().mtu;
-  apply_guards(*slot, port->settings());
+  apply_guards(id, *slot, port->settings());
   slot->port = std::move(port);
   slots_[id] = std::move(slot);
   active_.insert(std::lower_bound(active_.begin(), active_.end(), id), id);
@@ -162,7 +163,7 @@ void Segment::reconfigure(uint16_t id, const PortSettings& settings) {
   s.vlan = PortVlan::from(settings.vlan);
   s.role = settings.role;
   s.mtu = settings.mtu;
-  apply_guards(s, settings);
+  apply_guards(id, s, settings);
   join_flood_sets(id);
   if (relearn) flush_fdb(id);
 }

@@ -227,6 +227,9 @@ void learned(FrameTrace& t, uint64_t src, uint16_t vlan, const Fdb::LearnResult&
     case Fdb::Learned::refused:
       says = format("not learned: refused by the FDB limit (%u entries, all static)", limit);
       break;
+    case Fdb::Learned::over_limit:
+      says = "not learned: " + in + " holds its max-macs";
+      break;
   }
   t.add(TraceStage::learn, "", who + says);
 }

@@ -130,6 +130,49 @@ TEST(Fdb, RefusesWhenFullOfStaticEntries) {
   EXPECT_EQ(fdb.counters().refused, 1u);
 }
 
+TEST(Fdb, PortLimitRefusesNewAndMovingEntriesPastIt) {
+  Fdb fdb(64);
+  fdb.set_port_limit(1, {2, false});
+  EXPECT_EQ(fdb.learn(key(1), 1, 0, kHoldMs).what, Fdb::Learned::added);
+  EXPECT_EQ(fdb.learn(key(2), 1, 0, kHoldMs).what, Fdb::Learned::added);
+  EXPECT_EQ(fdb.learn(key(3), 1, 0, kHoldMs).what, Fdb::Learned::over_limit);
+  // Known addresses are still refreshed at the limit, on the port's own probe.
+  EXPECT_EQ(fdb.learn(key(1), 1, 5000, kHoldMs).what, Fdb::Learned::refreshed);
+  fdb.learn(key(9), 2, 0, kHoldMs);
+  const auto r = fdb.learn(key(9), 1, 5000, kHoldMs);
+  EXPECT_EQ(r.what, Fdb::Learned::over_limit);
+  EXPECT_EQ(r.old_port, 2);
+  EXPECT_EQ(fdb.lookup(key(9)), 2) << "a refused move leaves the entry where it was";
+  bool evicts = false;
+  EXPECT_EQ(fdb.predict(key(3), 1, 0, kHoldMs, &evicts).what, Fdb::Learned::over_limit);
+  EXPECT_EQ(fdb.predict(key(1), 1, 0, kHoldMs, &evicts).what, Fdb::Learned::refreshed);
+  EXPECT_EQ(fdb.size(), 3u);
+  EXPECT_EQ(fdb.counters().learned, 3u);
+}
+
+TEST(Fdb, StickyPortLearnsStaticEntries) {
+  Fdb fdb(64);
+  fdb.set_port_limit(1, {2, true});
+  fdb.learn(key(9), 2, 0, kHoldMs);
+  EXPECT_EQ(fdb.learn(key(1), 1, 0, kHoldMs).what, Fdb::Learned::added);
+  EXPECT_EQ(fdb.learn(key(9), 1, 0, kHoldMs).what, Fdb::Learned::moved);
+  EXPECT_TRUE(fdb.find(key(1), 0)->is_static);
+  EXPECT_TRUE(fdb.find(key(9), 0)->is_static);
+  EXPECT_EQ(fdb.dynamic_entries_of(2), 0u);
+  EXPECT_EQ(fdb.entries_of(1), 2u);
+  // Static now: they neither age nor move back.
+  EXPECT_EQ(fdb.age(1000000, 300), 0u);
+  EXPECT_EQ(fdb.learn(key(9), 2, 0, kHoldMs).what, Fdb::Learned::kept_static);
+  EXPECT_EQ(fdb.learn(key(3), 1, 0, kHoldMs).what, Fdb::Learned::over_limit);
+  EXPECT_EQ(fdb.flush_port(1), 2u);
+  EXPECT_EQ(fdb.size(), 0u);
+  // Lifted, the port learns dynamic entries again, past the old limit.
+  fdb.set_port_limit(1, {});
+  for (uint64_t n = 1; n <= 3; ++n)
+    EXPECT_EQ(fdb.learn(key(n), 1, 0, kHoldMs).what, Fdb::Learned::added);
+  EXPECT_FALSE(fdb.find(key(1), 0)->is_static);
+}
+
 TEST(Fdb, ShrinkingTheLimitKeepsTheFairShare) {
   Fdb fdb(1000);
   for (uint64_t i = 0; i < 20; ++i)
