@@ -1,6 +1,7 @@
 // vswitchd: parse options, start DPDK's EAL, open the ports, give up what --user takes, tell a
 // service manager it is ready, run the daemon until SIGINT or SIGTERM.
 #include <fcntl.h>
+#include <malloc.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_log.h>
@@ -85,9 +86,18 @@ void raise_descriptor_limit() {
   }
 }
 
+// Each stream client's receive buffer is 256 KiB. glibc serves blocks that size by mmap only
+// until the first is freed, then raises its threshold and takes them from the heap, where a
+// crowd of clients that came and went stays resident: 10 000 TCP clients left 17-35 MB of a
+// peak behind (scripts/soak.sh). A fixed threshold keeps them mmap'd, returned as they close.
+void keep_large_blocks_mapped() {
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  keep_large_blocks_mapped();
   daemon::Options opts = daemon::parse_options(argc, argv);
   raise_descriptor_limit();
   if (opts.action == daemon::Options::Action::exit) {
