@@ -100,9 +100,9 @@ vswitchd_mpps() {
 # Open vSwitch's rate, set in OVS_MPPS (not a $(...) subshell: the cleanup trap must know its
 # processes and namespace); OVS_CHECK says what each port sent and dropped in the window.
 ovs_tx() { echo $(($(ovs_port_counter a "TX packets") + $(ovs_port_counter b "TX packets"))); }
-ovs_drops() {  # PORT: everything it lost, receiving or sending
+ovs_drops() {  # PORT: everything it lost or failed, receiving or sending (DPDK ports count no more)
   local c sum=0
-  for c in "RX dropped" "RX overrun" "TX dropped" "TX aborted"; do
+  for c in "RX dropped" "RX errors" "TX dropped" "TX errors"; do
     sum=$((sum + $(ovs_port_counter "$1" "$c")))
   done
   echo "$sum"
