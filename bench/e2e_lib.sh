@@ -2,7 +2,8 @@
 # Shell helpers of the end-to-end benchmarks that start guests and switches (nat_e2e.sh,
 # tap_e2e.sh), sourced by them. The script keeps the PIDs it started in the array `pids`, which
 # its cleanup trap stops, and sets BUILD; await_line needs a descriptor `nap` open on a FIFO
-# nobody writes (e2e_open_nap).
+# nobody writes (e2e_open_nap); ovs_start needs an array `namespaces`, which the cleanup trap
+# deletes (ip netns del).
 
 # True while PID runs; a zombie does not count.
 alive() { [[ -r /proc/$1/stat ]] && [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]]; }
@@ -97,4 +98,69 @@ await_line() {
     fi
   done
   return 1
+}
+
+# ---- Open vSwitch DPDK as a reference switch ----------------------------------------------------
+
+OVS_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
+
+# Starts Open vSwitch DPDK (Debian's openvswitch-switch-dpdk) with a database, run directory,
+# control sockets and network namespace of its own (its bridge's internal tap goes there), so
+# nothing of the system's Open vSwitch is touched, and a netdev bridge vb0 with the default
+# NORMAL flow (MAC learning); the caller adds the ports (ovs_vsctl add-port vb0 ...).
+#   ovs_start NAME DIR CORES PMD_CORE EAL LOG
+# NAME: the namespace and the EAL file prefix; CORES: where ovsdb-server and ovs-vswitchd's
+# main thread and helpers may run; PMD_CORE: its one PMD thread; EAL: dpdk-extra beyond
+# --no-huge --legacy-mem --no-shconf (-m, --no-pci...); LOG: ovs-vswitchd's stdout and stderr.
+# Sets OVS_PID (ovs-vswitchd's PID), OVSDB (ovsdb-server's), OVS_DIR and OVS_NS.
+ovs_start() {
+  local name=$1 cores=$3 pmd_core=$4 eal=$5 log=$6
+  OVS_DIR=$2 OVS_NS=$name OVS_PID="" OVSDB=""
+  mkdir -p "$OVS_DIR"
+  ip netns add "$OVS_NS"
+  namespaces+=("$OVS_NS")
+  export OVS_RUNDIR=$OVS_DIR OVS_LOGDIR=$OVS_DIR OVS_DBDIR=$OVS_DIR OVS_SYSCONFDIR=$OVS_DIR
+  ovsdb-tool create "$OVS_DIR/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+  taskset -c "$cores" ovsdb-server "$OVS_DIR/conf.db" --remote="punix:$OVS_DIR/db.sock" \
+    --pidfile="$OVS_DIR/ovsdb.pid" --unixctl="$OVS_DIR/ovsdb.ctl" --log-file="$OVS_DIR/ovsdb.log" \
+    >/dev/null 2>&1 &
+  OVSDB=$!
+  pids+=("$OVSDB")
+  await_socket "$OVS_DIR/db.sock" 20 || return 1
+  ovs_vsctl --no-wait init
+  ovs_vsctl --no-wait set Open_vSwitch . other_config:dpdk-init=true \
+    "other_config:dpdk-extra=--no-huge --legacy-mem --no-shconf --file-prefix=$name $eal" \
+    "other_config:pmd-cpu-mask=$(printf '0x%x' $((1 << pmd_core)))"
+  ip netns exec "$OVS_NS" taskset -c "$cores,$pmd_core" "$OVS_VSWITCHD" "unix:$OVS_DIR/db.sock" \
+    --pidfile="$OVS_DIR/ovs.pid" --unixctl="$OVS_DIR/ovs.ctl" --log-file="$OVS_DIR/ovs.log" \
+    >"$log" 2>&1 &
+  OVS_PID=$!
+  pids+=("$OVS_PID")
+  ovs_vsctl --timeout=60 add-br vb0 -- set bridge vb0 datapath_type=netdev
+}
+ovs_vsctl() { ovs-vsctl --db="unix:$OVS_DIR/db.sock" "$@" >/dev/null; }
+ovs_get() { ovs-vsctl --db="unix:$OVS_DIR/db.sock" get "$@"; }
+ovs_appctl() { ovs-appctl -t "$OVS_DIR/ovs.ctl" "$@"; }
+
+# A counter of the datapath's port PORT as the datapath has it now (dpctl/show -s; the
+# database's statistics column lags by up to 5 s): COUNTER is "RX packets", "TX packets",
+# "TX dropped"... Prints nothing for a port that is not there.
+ovs_port_counter() {
+  local kind=${2%% *} key=${2#* }
+  ovs_appctl dpctl/show -s | awk -v port="$1" -v kind="$kind" -v key="$key" '
+    /^ *port [0-9]+: / {p = ($3 == port)}
+    p && $1 == kind {for (i = 2; i <= NF; ++i) if ($i ~ "^" key ":") {sub(/^[^:]*:/, "", $i); print $i; exit}}'
+}
+
+# Stops what ovs_start started and deletes its namespace and EAL files.
+ovs_stop() {
+  [[ -n ${OVS_PID:-} ]] && stop_pid "$OVS_PID"
+  [[ -n ${OVSDB:-} ]] && stop_pid "$OVSDB"
+  ip netns del "$OVS_NS" 2>/dev/null || true
+  local n keep=()
+  for n in "${namespaces[@]}"; do [[ $n == "$OVS_NS" ]] || keep+=("$n"); done
+  namespaces=("${keep[@]}")
+  rm -rf /var/run/dpdk/"$OVS_NS"
+  unset OVS_RUNDIR OVS_LOGDIR OVS_DBDIR OVS_SYSCONFDIR
+  OVS_PID="" OVSDB=""
 }

@@ -53,7 +53,6 @@ BYTES=${BYTES:-67108864}
 read -r -a variants <<<"${VARIANTS:-vswitchd vswitchd-devarg ovs testpmd-io}"
 read -r -a guest_paths <<<"${GUEST_PATHS:-vhost-user vde}"
 BUILD=${BUILD:-build-bench}
-OVS_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
 GUEST_TIMEOUT=240  # seconds for a boot, and again for a transfer
 GUEST_MB=256
 MAC_A=02:00:00:00:00:0a
@@ -105,7 +104,7 @@ ports_sum() {
 # ---- 1. synthetic -----------------------------------------------------------------------------
 
 # Starts the switch VARIANT with its two vhost-user sockets in RUN: sets SW (the PID to stop and
-# to measure), SOCK_A, SOCK_B; for vswitchd CTL, for OVS OVSDB, OVS_DIR and OVS_NS.
+# to measure), SOCK_A, SOCK_B; for vswitchd CTL, for OVS what ovs_start sets.
 start_switch() {
   local variant=$1 run=$2 ports=()
   SW="" OVSDB="" CTL="" SOCK_A=$run/a.sock SOCK_B=$run/b.sock
@@ -141,53 +140,26 @@ start_switch() {
   fi
 }
 
-# Open vSwitch with its own database, run directory, control sockets and network namespace (its
-# bridge's internal tap goes there); nothing of the system's Open vSwitch is touched.
+# Open vSwitch (e2e_lib.sh's ovs_start), two dpdkvhostuser ports on its netdev bridge. Without
+# hugepages a 1500-byte port's shared pool (262144 mbufs) needs about 2 GB.
 start_ovs() {
   local run=$1
-  OVS_DIR=$run/ovs
-  OVS_NS=$prefix-ovs-$RANDOM
-  mkdir -p "$OVS_DIR"
-  ip netns add "$OVS_NS"
-  namespaces+=("$OVS_NS")
-  export OVS_RUNDIR=$OVS_DIR OVS_LOGDIR=$OVS_DIR OVS_DBDIR=$OVS_DIR OVS_SYSCONFDIR=$OVS_DIR
-  ovsdb-tool create "$OVS_DIR/conf.db" /usr/share/openvswitch/vswitch.ovsschema
-  taskset -c "$PEER_CORE" ovsdb-server "$OVS_DIR/conf.db" --remote="punix:$OVS_DIR/db.sock" \
-    --pidfile="$OVS_DIR/ovsdb.pid" --unixctl="$OVS_DIR/ovsdb.ctl" --log-file="$OVS_DIR/ovsdb.log" \
-    >/dev/null 2>&1 &
-  OVSDB=$!
-  pids+=("$OVSDB")
-  await_socket "$OVS_DIR/db.sock" 20 || return 1
-  ovs_vsctl --no-wait init
-  # Without hugepages a 1500-byte port's shared pool (262144 mbufs) needs about 2 GB.
-  ovs_vsctl --no-wait set Open_vSwitch . other_config:dpdk-init=true \
-    "other_config:dpdk-extra=--no-huge --legacy-mem -m 2048 --no-pci --no-telemetry --no-shconf --file-prefix=$prefix-ovs" \
-    "other_config:pmd-cpu-mask=$(printf '0x%x' $((1 << SWITCH_CORE)))"
   # The main thread and its helpers beside the peers; the PMD thread goes to SWITCH_CORE.
-  ip netns exec "$OVS_NS" taskset -c "$PEER_CORE,$SWITCH_CORE" "$OVS_VSWITCHD" "unix:$OVS_DIR/db.sock" \
-    --pidfile="$OVS_DIR/ovs.pid" --unixctl="$OVS_DIR/ovs.ctl" --log-file="$OVS_DIR/ovs.log" \
-    >"$run/switch.log" 2>&1 &
-  SW=$!
-  pids+=("$SW")
-  ovs_vsctl --timeout=60 add-br vb0 -- set bridge vb0 datapath_type=netdev || return 1
+  ovs_start "$prefix-ovs-$RANDOM" "$run/ovs" "$PEER_CORE" "$SWITCH_CORE" \
+    "-m 2048 --no-pci --no-telemetry" "$run/switch.log" || return 1
+  SW=$OVS_PID
   ovs_vsctl --timeout=60 add-port vb0 vha -- set Interface vha type=dpdkvhostuser \
     -- add-port vb0 vhb -- set Interface vhb type=dpdkvhostuser || return 1
   SOCK_A=$OVS_DIR/vha SOCK_B=$OVS_DIR/vhb
 }
-ovs_vsctl() { ovs-vsctl --db="unix:$OVS_DIR/db.sock" "$@" >/dev/null; }
-ovs_appctl() { ovs-appctl -t "$OVS_DIR/ovs.ctl" "$@"; }
 
 stop_switch() {
-  [[ -n $SW ]] && stop_pid "$SW"
   if [[ -n $OVSDB ]]; then
-    stop_pid "$OVSDB"
-    ip netns del "$OVS_NS"
-    local n keep=()
-    for n in "${namespaces[@]}"; do [[ $n == "$OVS_NS" ]] || keep+=("$n"); done
-    namespaces=("${keep[@]}")
-    unset OVS_RUNDIR OVS_LOGDIR OVS_DBDIR OVS_SYSCONFDIR
+    ovs_stop
+  elif [[ -n $SW ]]; then
+    stop_pid "$SW"
   fi
-  rm -rf /var/run/dpdk/"$prefix"-sw /var/run/dpdk/"$prefix"-ovs
+  rm -rf /var/run/dpdk/"$prefix"-sw
 }
 
 # The peers: one dpdk-testpmd, two net_virtio_user ports on SOCK_A and SOCK_B, io forwarding
