@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 
@@ -238,8 +239,10 @@ std::vector<std::string> split_words(const std::string& text) {
   return words;
 }
 
-Options parse_options(int argc, const char* const argv[]) {
-  Options out;
+namespace {
+
+// The options' values as the user wrote them, before they become Options.
+struct RawOptions {
   std::string config_file, log_level = "info", control_mode = "0600", idle = "adaptive", eal,
                            metrics_listen, user;
   std::vector<std::string> segments, ports, vdes, mirrors;
@@ -247,213 +250,299 @@ Options parse_options(int argc, const char* const argv[]) {
   std::string vde_sock, vde_mode = "0600", vde_dirmode, vde_group, mgmt, mgmt_mode = "0600",
                         mgmt_group, pidfile, rcfile;
   uint32_t numports = 32;
+};
 
-  constexpr unsigned kWidth = 100;
+// Why the options cannot be used, or nothing when they can.
+using Failure = std::optional<std::string>;
+
+constexpr unsigned kWidth = 100;
+
+po::options_description general_options(RawOptions& raw) {
   po::options_description general("General", kWidth);
   general.add_options()("help,h", "show this help and exit")("version",
                                                              "show the version and exit")(
-      "config", po::value(&config_file)->value_name("FILE"),
+      "config", po::value(&raw.config_file)->value_name("FILE"),
       "read options from FILE: one `key = value` per line, keys as the long options")(
-      "log-level", po::value(&log_level)->value_name("LEVEL"),
+      "log-level", po::value(&raw.log_level)->value_name("LEVEL"),
       "error, warn, info (default) or debug; logs go to stderr")(
       "control", po::value<std::string>()->value_name("PATH"),
       ("control socket for vswitchctl (default " + default_control_path() + ")").c_str())(
-      "control-mode", po::value(&control_mode)->value_name("MODE"),
+      "control-mode", po::value(&raw.control_mode)->value_name("MODE"),
       "octal permissions of the control socket (default 0600: owner only)")(
-      "metrics-listen", po::value(&metrics_listen)->value_name("[ADDR:]PORT"),
+      "metrics-listen", po::value(&raw.metrics_listen)->value_name("[ADDR:]PORT"),
       "serve every counter to Prometheus at http://ADDR:PORT/metrics; ADDR 127.0.0.1 unless "
       "given, and a loopback address unless --metrics-remote")(
       "metrics-remote", po::bool_switch(),
       "let --metrics-listen take an address other hosts can reach")(
-      "user", po::value(&user)->value_name("USER[:GROUP]"),
+      "user", po::value(&raw.user)->value_name("USER[:GROUP]"),
       "once every port is open, run as USER (in GROUP, else USER's own) with only the "
       "capabilities the running ports need; from root, or as USER already");
+  return general;
+}
+
+po::options_description switching_options(RawOptions& raw) {
   po::options_description switching("Switching", kWidth);
   switching.add_options()(
-      "segment", po::value(&segments)->composing()->value_name("NAME[,KEY=VALUE...]"),
+      "segment", po::value(&raw.segments)->composing()->value_name("NAME[,KEY=VALUE...]"),
       "a switch instance (repeatable); without any, one segment named `default`")(
-      "port", po::value(&ports)->composing()->value_name("TYPE,KEY=VALUE..."),
+      "port", po::value(&raw.ports)->composing()->value_name("TYPE,KEY=VALUE..."),
       "a port (repeatable); see the keys below")(
-      "mirror", po::value(&mirrors)->composing()->value_name("\"NAME src=P[,P] dst=P\""),
+      "mirror", po::value(&raw.mirrors)->composing()->value_name("\"NAME src=P[,P] dst=P\""),
       "also send what ports src= receive and send to port dst= (repeatable; keys "
       "direction=in|out|both, vlan=LIST)")(
-      "idle", po::value(&idle)->value_name("MODE"),
+      "idle", po::value(&raw.idle)->value_name("MODE"),
       "adaptive (default: sleep when no frames move) or busy (poll without pause)");
+  return switching;
+}
+
+po::options_description vde_options(RawOptions& raw) {
   po::options_description vde("VDE, and vde_switch's own options (same meaning)", kWidth);
-  vde.add_options()("vde", po::value(&vdes)->composing()->value_name("DIR[,KEY=VALUE...]"),
+  vde.add_options()("vde", po::value(&raw.vdes)->composing()->value_name("DIR[,KEY=VALUE...]"),
                     "serve a VDE switch directory (repeatable); short for --port vde,path=DIR")(
-      "sock,s", po::value(&vde_sock)->value_name("DIR"), "vde_switch -s: the switch directory")(
-      "numports,n", po::value(&numports)->value_name("N"), "number of ports of -s (default 32)")(
-      "hub,x", po::bool_switch(), "hub mode: the segment of -s repeats every frame")(
-      "mode,m", po::value(&vde_mode)->value_name("MODE"), "octal mode of -s's sockets (0600)")(
-      "dirmode", po::value(&vde_dirmode)->value_name("MODE"), "octal mode of -s's directory")(
-      "group,g", po::value(&vde_group)->value_name("GROUP"), "group of -s's sockets")(
-      "mgmt,M", po::value(&mgmt)->value_name("PATH"), "vde_switch management console socket")(
-      "mgmtmode", po::value(&mgmt_mode)->value_name("MODE"), "octal mode of the console (0600)")(
-      "mgmtgroup", po::value(&mgmt_group)->value_name("GROUP"), "group of the console")(
-      "rcfile,f", po::value(&rcfile)->value_name("FILE"), "console commands run at start-up")(
+      "sock,s", po::value(&raw.vde_sock)->value_name("DIR"), "vde_switch -s: the switch directory")(
+      "numports,n", po::value(&raw.numports)->value_name("N"),
+      "number of ports of -s (default 32)")("hub,x", po::bool_switch(),
+                                            "hub mode: the segment of -s repeats every frame")(
+      "mode,m", po::value(&raw.vde_mode)->value_name("MODE"), "octal mode of -s's sockets (0600)")(
+      "dirmode", po::value(&raw.vde_dirmode)->value_name("MODE"), "octal mode of -s's directory")(
+      "group,g", po::value(&raw.vde_group)->value_name("GROUP"), "group of -s's sockets")(
+      "mgmt,M", po::value(&raw.mgmt)->value_name("PATH"), "vde_switch management console socket")(
+      "mgmtmode", po::value(&raw.mgmt_mode)->value_name("MODE"),
+      "octal mode of the console (0600)")(
+      "mgmtgroup", po::value(&raw.mgmt_group)->value_name("GROUP"), "group of the console")(
+      "rcfile,f", po::value(&raw.rcfile)->value_name("FILE"), "console commands run at start-up")(
       "daemon,d", po::bool_switch(), "run in the background, logging to syslog")(
-      "pidfile,p", po::value(&pidfile)->value_name("FILE"), "write the process id to FILE");
+      "pidfile,p", po::value(&raw.pidfile)->value_name("FILE"), "write the process id to FILE");
+  return vde;
+}
+
+po::options_description dpdk_options(RawOptions& raw) {
   po::options_description dpdk("DPDK", kWidth);
-  dpdk.add_options()("eal", po::value(&eal)->value_name("ARGS"),
+  dpdk.add_options()("eal", po::value(&raw.eal)->value_name("ARGS"),
                      "EAL arguments replacing the default (--no-huge --no-pci --no-shconf -m ...), "
-                     "for hugepages and NICs")("mbufs", po::value(&mbufs)->value_name("N"),
+                     "for hugepages and NICs")("mbufs", po::value(&raw.mbufs)->value_name("N"),
                                                "mbuf pool size (default: from the ports)");
+  return dpdk;
+}
+
+// Every option, its value stored into raw; the order is --help's.
+po::options_description describe_options(RawOptions& raw) {
   po::options_description all("Usage: vswitchd [OPTIONS]", kWidth);
-  all.add(general).add(switching).add(vde).add(dpdk);
+  all.add(general_options(raw))
+      .add(switching_options(raw))
+      .add(vde_options(raw))
+      .add(dpdk_options(raw));
+  return all;
+}
 
-  auto fail = [&](const std::string& msg) {
-    out.action = Options::Action::exit;
-    out.exit_status = 2;
-    out.message = "vswitchd: " + msg + " (see vswitchd --help)\n";
-    return out;
-  };
-
-  po::variables_map vm;
+// The command line, then the config file it names, into vm and raw.
+Failure read_variables(int argc, const char* const argv[], const po::options_description& all,
+                       RawOptions& raw, po::variables_map& vm) {
   try {
     std::vector<std::string> words;
     for (int i = 1; i < argc; ++i)
       words.push_back(hide_percents(argv[i]));
     po::store(po::command_line_parser(words).options(all).run(), vm);
     if (vm.count("config")) {
-      config_file = show_percents(vm["config"].as<std::string>());
+      raw.config_file = show_percents(vm["config"].as<std::string>());
       std::string why;
-      const auto text = read_config(config_file, why);
-      if (!text) return fail(why);
+      const auto text = read_config(raw.config_file, why);
+      if (!text) return why;
       std::istringstream in(hide_percents(*text));
       po::store(po::parse_config_file(in, all), vm);
     }
     po::notify(vm);
   } catch (const po::error& e) {
-    return fail(show_percents(e.what()));
+    return show_percents(e.what());
   }
   for (std::string* text :
-       {&log_level, &control_mode, &idle, &eal, &metrics_listen, &user, &vde_sock, &vde_mode,
-        &vde_dirmode, &vde_group, &mgmt, &mgmt_mode, &mgmt_group, &pidfile, &rcfile}) {
+       {&raw.log_level, &raw.control_mode, &raw.idle, &raw.eal, &raw.metrics_listen, &raw.user,
+        &raw.vde_sock, &raw.vde_mode, &raw.vde_dirmode, &raw.vde_group, &raw.mgmt, &raw.mgmt_mode,
+        &raw.mgmt_group, &raw.pidfile, &raw.rcfile}) {
     *text = show_percents(*text);
   }
-  for (auto* list : {&segments, &ports, &vdes, &mirrors}) {
+  for (auto* list : {&raw.segments, &raw.ports, &raw.vdes, &raw.mirrors}) {
     for (std::string& text : *list)
       text = show_percents(text);
   }
+  return std::nullopt;
+}
 
+// --help and --version: the text to print and exit with, if either was given.
+std::optional<std::string> exit_message(const po::variables_map& vm,
+                                        const po::options_description& all) {
   if (vm.count("help")) {
     std::ostringstream text;
     text << all << "\n" << kExamples;
-    out.action = Options::Action::exit;
-    out.message = text.str();
-    return out;
+    return text.str();
   }
-  if (vm.count("version")) {
-    out.action = Options::Action::exit;
-    out.message = std::string("vswitchd ") + VSWITCH_VERSION + "\n";
-    return out;
-  }
+  if (vm.count("version")) return std::string("vswitchd ") + VSWITCH_VERSION + "\n";
+  return std::nullopt;
+}
 
+Failure take_user_and_log_level(const RawOptions& raw, const po::variables_map& vm, Options& out) {
   if (vm.count("user")) {
     try {
-      out.user = parse_identity(user);
+      out.user = parse_identity(raw.user);
     } catch (const ConfigError& e) {
-      return fail("--user '" + user + "': " + e.what());
+      return "--user '" + raw.user + "': " + e.what();
     }
     if (const std::string why = why_cannot_become(*out.user); !why.empty()) {
-      return fail("--user '" + user + "': " + why);
+      return "--user '" + raw.user + "': " + why;
     }
   }
-  auto level = parse_log_level(log_level);
-  if (!level) return fail("--log-level '" + log_level + "': use error, warn, info or debug");
+  auto level = parse_log_level(raw.log_level);
+  if (!level) return "--log-level '" + raw.log_level + "': use error, warn, info or debug";
   out.log_level = *level;
-  DaemonConfig& c = out.config;
+  return std::nullopt;
+}
+
+// The control socket, the modes and the metrics listener.
+Failure take_sockets(const RawOptions& raw, const po::variables_map& vm, DaemonConfig& c) {
   c.control_path =
       vm.count("control") ? show_percents(vm["control"].as<std::string>()) : default_control_path();
-  for (auto [flag, text] : {std::pair{"--control-mode", &control_mode},
-                            {"--mode", &vde_mode},
-                            {"--mgmtmode", &mgmt_mode},
-                            {"--dirmode", &vde_dirmode}}) {
+  for (auto [flag, text] : {std::pair{"--control-mode", &raw.control_mode},
+                            {"--mode", &raw.vde_mode},
+                            {"--mgmtmode", &raw.mgmt_mode},
+                            {"--dirmode", &raw.vde_dirmode}}) {
     if (!text->empty() && !parse_octal(*text)) {
-      return fail(std::string(flag) + " '" + *text + "' is not an octal mode like 0660");
+      return std::string(flag) + " '" + *text + "' is not an octal mode like 0660";
     }
   }
-  c.control_mode = *parse_octal(control_mode);
-  if (!metrics_listen.empty()) {
+  c.control_mode = *parse_octal(raw.control_mode);
+  const bool remote = vm["metrics-remote"].as<bool>();
+  if (!raw.metrics_listen.empty()) {
     try {
-      c.metrics_listen = metrics_listen_address(metrics_listen, vm["metrics-remote"].as<bool>());
+      c.metrics_listen = metrics_listen_address(raw.metrics_listen, remote);
     } catch (const ConfigError& e) {
-      return fail("--metrics-listen '" + metrics_listen + "': " + e.what());
+      return "--metrics-listen '" + raw.metrics_listen + "': " + e.what();
     }
-  } else if (vm["metrics-remote"].as<bool>()) {
-    return fail("--metrics-remote without --metrics-listen");
+  } else if (remote) {
+    return "--metrics-remote without --metrics-listen";
   }
-  if (idle == "adaptive") {
-    c.engine.idle = IdleMode::adaptive;
-  } else if (idle == "busy") {
-    c.engine.idle = IdleMode::busy;
-  } else {
-    return fail("--idle '" + idle + "': use adaptive or busy");
-  }
-  // vde_switch's options become a VDE port spec; with no port at all, vswitchd serves the
-  // directory vde_switch would.
-  for (const auto& v : vdes)
-    ports.push_back("vde,path=" + v);
-  if (!vde_sock.empty() || (ports.empty() && vdes.empty())) {
-    std::string spec = "vde,path=" + spec_value(vde_sock.empty() ? default_vde_dir() : vde_sock) +
-                       ",numports=" + std::to_string(numports) + ",mode=" + vde_mode +
-                       ",port0-mode=" + mgmt_mode;
-    if (!vde_dirmode.empty()) spec += ",dirmode=" + vde_dirmode;
-    if (!vde_group.empty()) spec += ",group=" + spec_value(vde_group);
-    if (!mgmt_group.empty()) spec += ",port0-group=" + spec_value(mgmt_group);
-    if (segments.size() > 1) spec += ",segment=" + split_spec(segments[0])[0];
-    ports.insert(ports.begin(), spec);
+  return std::nullopt;
+}
+
+Failure take_idle(const RawOptions& raw, DaemonConfig& c) {
+  static const std::map<std::string, IdleMode, std::less<>> modes = {
+      {"adaptive", IdleMode::adaptive}, {"busy", IdleMode::busy}};
+  const auto it = modes.find(raw.idle);
+  if (it == modes.end()) return "--idle '" + raw.idle + "': use adaptive or busy";
+  c.engine.idle = it->second;
+  return std::nullopt;
+}
+
+// vde_switch's options become a VDE port spec, a hub segment and the console; with no port at
+// all, vswitchd serves the directory vde_switch would.
+void take_vde_switch_options(RawOptions& raw, const po::variables_map& vm, DaemonConfig& c) {
+  for (const auto& v : raw.vdes)
+    raw.ports.push_back("vde,path=" + v);
+  if (!raw.vde_sock.empty() || (raw.ports.empty() && raw.vdes.empty())) {
+    std::string spec =
+        "vde,path=" + spec_value(raw.vde_sock.empty() ? default_vde_dir() : raw.vde_sock) +
+        ",numports=" + std::to_string(raw.numports) + ",mode=" + raw.vde_mode +
+        ",port0-mode=" + raw.mgmt_mode;
+    if (!raw.vde_dirmode.empty()) spec += ",dirmode=" + raw.vde_dirmode;
+    if (!raw.vde_group.empty()) spec += ",group=" + spec_value(raw.vde_group);
+    if (!raw.mgmt_group.empty()) spec += ",port0-group=" + spec_value(raw.mgmt_group);
+    if (raw.segments.size() > 1) spec += ",segment=" + split_spec(raw.segments[0])[0];
+    raw.ports.insert(raw.ports.begin(), spec);
   }
   if (vm["hub"].as<bool>()) {
-    if (segments.empty()) {
-      segments.push_back("default,mode=hub");
+    if (raw.segments.empty()) {
+      raw.segments.push_back("default,mode=hub");
     } else {
-      segments[0] += ",mode=hub";
+      raw.segments[0] += ",mode=hub";
     }
   }
-  if (!mgmt.empty() || !rcfile.empty()) {
+  if (!raw.mgmt.empty() || !raw.rcfile.empty()) {
     ConsoleConfig console;
-    console.path = mgmt;
-    console.group = mgmt_group;
-    console.rcfile = rcfile;
-    console.mode = *parse_octal(mgmt_mode);
+    console.path = raw.mgmt;
+    console.group = raw.mgmt_group;
+    console.rcfile = raw.rcfile;
+    console.mode = *parse_octal(raw.mgmt_mode);
     c.console = console;
   }
-  out.daemonize = vm["daemon"].as<bool>();
-  out.pidfile = pidfile;
-  // Specs are checked now, so a typo costs a line and no DPDK start-up.
-  std::vector<std::string> preset_ports;  // the ports the segments' network= bring
+}
+
+// Specs are checked now, so a typo costs a line and no DPDK start-up. Sets preset_ports to
+// the ports the segments' network= bring.
+Failure check_specs(const RawOptions& raw, std::vector<std::string>& preset_ports) {
   try {
-    for (const auto& s : segments) {
+    for (const auto& s : raw.segments) {
       for (const auto& p : parse_segment(s).ports) {
         check_port_spec(parse_port_spec(p));
         preset_ports.push_back(p);
       }
     }
-    for (const auto& p : ports)
+    for (const auto& p : raw.ports)
       check_port_spec(parse_port_spec(p));
   } catch (const ConfigError& e) {
-    return fail(e.what());
+    return e.what();
   }
   try {
-    for (const auto& m : mirrors)
+    for (const auto& m : raw.mirrors)
       parse_mirror(split_words(m));
   } catch (const ConfigError& e) {
-    return fail("--mirror: " + std::string(e.what()));
+    return "--mirror: " + std::string(e.what());
   }
-  c.segments = segments;
-  c.ports = ports;
-  c.mirrors = mirrors;
-  preset_ports.insert(preset_ports.end(), ports.begin(), ports.end());
-  c.mbufs = mbufs ? mbufs : default_mbufs(preset_ports);
-  if (auto err = check_mbufs(c.mbufs)) return fail(*err);
+  return std::nullopt;
+}
+
+// The mbuf pool and EAL's arguments, sized from every port the daemon will open.
+Failure take_memory(const RawOptions& raw, const po::variables_map& vm,
+                    std::vector<std::string> all_ports, Options& out) {
+  DaemonConfig& c = out.config;
+  c.mbufs = raw.mbufs ? raw.mbufs : default_mbufs(all_ports);
+  if (auto err = check_mbufs(c.mbufs)) return err;
   try {
     if (!vm.count("eal")) out.eal_memory_mb = eal_memory_mb(c.mbufs);
     c.eal_args =
-        vm.count("eal") ? split_words(eal) : default_eal_args(out.eal_memory_mb, out.log_level);
+        vm.count("eal") ? split_words(raw.eal) : default_eal_args(out.eal_memory_mb, out.log_level);
   } catch (const ConfigError& e) {
-    return fail(std::string("--eal: ") + e.what());
+    return std::string("--eal: ") + e.what();
+  }
+  return std::nullopt;
+}
+
+// The variables read into Options, checked; the first failure found, if any.
+Failure take_variables(RawOptions& raw, const po::variables_map& vm, Options& out) {
+  DaemonConfig& c = out.config;
+  if (auto why = take_user_and_log_level(raw, vm, out)) return why;
+  if (auto why = take_sockets(raw, vm, c)) return why;
+  if (auto why = take_idle(raw, c)) return why;
+  take_vde_switch_options(raw, vm, c);
+  out.daemonize = vm["daemon"].as<bool>();
+  out.pidfile = raw.pidfile;
+  std::vector<std::string> preset_ports;
+  if (auto why = check_specs(raw, preset_ports)) return why;
+  c.segments = raw.segments;
+  c.ports = raw.ports;
+  c.mirrors = raw.mirrors;
+  preset_ports.insert(preset_ports.end(), raw.ports.begin(), raw.ports.end());
+  return take_memory(raw, vm, std::move(preset_ports), out);
+}
+
+}  // namespace
+
+Options parse_options(int argc, const char* const argv[]) {
+  Options out;
+  RawOptions raw;
+  const po::options_description all = describe_options(raw);
+  po::variables_map vm;
+  Failure why = read_variables(argc, argv, all, raw, vm);
+  if (!why) {
+    if (auto message = exit_message(vm, all)) {
+      out.action = Options::Action::exit;
+      out.message = *message;
+      return out;
+    }
+    why = take_variables(raw, vm, out);
+  }
+  if (why) {
+    out.action = Options::Action::exit;
+    out.exit_status = 2;
+    out.message = "vswitchd: " + *why + " (see vswitchd --help)\n";
   }
   return out;
 }

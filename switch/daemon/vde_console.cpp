@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <span>
 #include <sstream>
 
 #include "commands.hpp"
@@ -193,8 +194,7 @@ std::string VdeConsole::execute(std::string line, bool* end) {
 }
 
 // No command may take the daemon down: whatever one throws becomes its error status.
-VdeConsole::Reply VdeConsole::run_guarded(const std::string& cmd,
-                                          const std::vector<std::string>& args) {
+VdeConsole::Reply VdeConsole::run_guarded(const std::string& cmd, const Args& args) {
   try {
     return run(cmd, args);
   } catch (const ConfigError&) {
@@ -205,189 +205,270 @@ VdeConsole::Reply VdeConsole::run_guarded(const std::string& cmd,
   }
 }
 
-VdeConsole::Reply VdeConsole::run(const std::string& cmd, const std::vector<std::string>& args) {
-  plugs::vde::VdeServer& vde = *d_.first_vde();
-  Commands& commands = d_.commands();
-  std::string segment;
-  for (auto& l : d_.listeners()) {
-    if (l->vde == &vde) segment = l->segment;
-  }
-  auto port_arg = [&](size_t i) -> std::optional<uint32_t> {
-    if (i >= args.size()) return std::nullopt;
-    auto n = number(args[i]);
-    if (!n || *n >= vde.numports()) return std::nullopt;
-    return n;
-  };
-  auto generic = [&](std::vector<std::string> argv) -> Reply {
-    const auto r = commands.run(argv);
-    return r.ok ? Reply::ok() : Reply::fail(EINVAL);
-  };
+// The console's commands in the order `help` lists them; help text null: served, not listed
+// (vde_switch has them too). A command given fewer than min_args arguments fails with EINVAL.
+struct VdeConsole::Command {
+  const char* name;
+  Handler handler;
+  size_t min_args;
+  const char* syntax;
+  const char* help;
+};
 
-  if (cmd == "help") {
-    return Reply::text(
-        "COMMAND PATH       SYNTAX          HELP\n"
-        "------------       --------------  ------------\n"
-        "help               [arg]           Help (limited to arg when specified)\n"
-        "logout                             logout from this mgmt terminal\n"
-        "shutdown                           shutdown of the switch\n"
-        "showinfo                           show switch version and info\n"
-        "port/showinfo                      show port info\n"
-        "port/print         [N]             print the port/endpoint table\n"
-        "port/allprint      [N]             print the port/endpoint table (including inactive)\n"
-        "port/setvlan       N VLAN          set port VLAN (untagged)\n"
-        "port/create        N               create the port N (inactive|notallocatable)\n"
-        "port/setuser       N user          access control: set user\n"
-        "port/setgroup      N user          access control: set group\n"
-        "port/resetcounter  [N]             reset the port (N) counters\n"
-        "port/epclose       N ID            remove the endpoint port N/id ID\n"
-        "vlan/create        N               create the VLAN with tag N\n"
-        "vlan/addport       N PORT          add port to the vlan N (tagged)\n"
-        "vlan/delport       N PORT          delete port from the vlan N (tagged)\n"
-        "vlan/print         [N]             print the list of defined vlan\n"
-        "hash/showinfo                      show hash info\n"
-        "hash/setexpire     N               change hash entries expire time\n"
-        "hash/print                         print the hash table\n"
-        "hash/find          MAC [VLAN]      MAC lookup\n");
+std::span<const VdeConsole::Command> VdeConsole::table() {
+  // clang-format off
+  static const Command commands[] = {
+      {"help",              &VdeConsole::help,              0, "[arg]",      "Help (limited to arg when specified)"},
+      {"logout",            &VdeConsole::logout,            0, "",           "logout from this mgmt terminal"},
+      {"shutdown",          &VdeConsole::shutdown,          0, "",           "shutdown of the switch"},
+      {"showinfo",          &VdeConsole::showinfo,          0, "",           "show switch version and info"},
+      {"ds/showinfo",       &VdeConsole::ds_showinfo,       0, "",           nullptr},
+      {"port/showinfo",     &VdeConsole::port_showinfo,     0, "",           "show port info"},
+      {"port/print",        &VdeConsole::port_print,        0, "[N]",        "print the port/endpoint table"},
+      {"port/allprint",     &VdeConsole::port_allprint,     0, "[N]",        "print the port/endpoint table (including inactive)"},
+      {"port/setvlan",      &VdeConsole::port_setvlan,      2, "N VLAN",     "set port VLAN (untagged)"},
+      {"port/create",       &VdeConsole::port_create,       1, "N",          "create the port N (inactive|notallocatable)"},
+      {"port/setuser",      &VdeConsole::port_setuser,      2, "N user",     "access control: set user"},
+      {"port/setgroup",     &VdeConsole::port_setgroup,     2, "N user",     "access control: set group"},
+      {"port/resetcounter", &VdeConsole::port_resetcounter, 0, "[N]",        "reset the port (N) counters"},
+      {"port/epclose",      &VdeConsole::port_epclose,      2, "N ID",       "remove the endpoint port N/id ID"},
+      {"vlan/create",       &VdeConsole::vlan_create,       1, "N",          "create the VLAN with tag N"},
+      {"vlan/remove",       &VdeConsole::vlan_remove,       0, "N",          nullptr},
+      {"vlan/addport",      &VdeConsole::vlan_addport,      2, "N PORT",     "add port to the vlan N (tagged)"},
+      {"vlan/delport",      &VdeConsole::vlan_delport,      2, "N PORT",     "delete port from the vlan N (tagged)"},
+      {"vlan/print",        &VdeConsole::vlan_print,        0, "[N]",        "print the list of defined vlan"},
+      {"vlan/allprint",     &VdeConsole::vlan_print,        0, "[N]",        nullptr},
+      {"hash/showinfo",     &VdeConsole::hash_showinfo,     0, "",           "show hash info"},
+      {"hash/setexpire",    &VdeConsole::hash_setexpire,    1, "N",          "change hash entries expire time"},
+      {"hash/print",        &VdeConsole::hash_print,        0, "",           "print the hash table"},
+      {"hash/find",         &VdeConsole::hash_find,         1, "MAC [VLAN]", "MAC lookup"},
+  };
+  // clang-format on
+  return commands;
+}
+
+VdeConsole::Reply VdeConsole::run(const std::string& cmd, const Args& args) {
+  for (const Command& c : table()) {
+    if (cmd != c.name) continue;
+    if (args.size() < c.min_args) return Reply::fail(EINVAL);
+    return (this->*c.handler)(args);
   }
-  if (cmd == "logout") {
-    Reply r;
-    r.end = true;
-    return r;
-  }
-  if (cmd == "shutdown") {
-    d_.shutdown();
-    Reply r;
-    r.end = true;
-    return r;
-  }
-  if (cmd == "showinfo") {
-    std::ostringstream o;
-    o << "VDE switch V.2.3.2 (vswitchd " VSWITCH_VERSION ")\n"
-      << "pid " << getpid() << " uptime " << (monotonic_ms() - d_.started_ms()) / 1000 << "\n";
-    if (!config_.path.empty()) {
-      char perm[16];
-      snprintf(perm, sizeof perm, "%04o", config_.mode);
-      o << "mgmt " << config_.path << " perm " << perm << "\n";
-    }
-    return Reply::text(o.str());
-  }
-  if (cmd == "ds/showinfo") {
-    char perm[16];
-    snprintf(perm, sizeof perm, "%04o", vde.options().mode);
-    return Reply::text("ctl dir " + vde.dir() + "\nstd mode " + perm + "\n");
-  }
-  if (cmd == "port/showinfo") {
-    Segment* seg = d_.engine().segment(segment);
-    return Reply::text("Numports=" + std::to_string(vde.numports()) + "\nHUB=" +
-                       (seg && seg->settings().forwarding == Forwarding::hub ? "true" : "false") +
-                       "\ncounters=true\n");
-  }
-  if (cmd == "port/print" || cmd == "port/allprint")
-    return port_print(args, cmd == "port/allprint");
-  if (cmd == "port/create") {
-    auto n = port_arg(0);
-    if (!n) return Reply::fail(EINVAL);
-    if (vde.record(*n)) return Reply::fail(EEXIST);
-    vde.create_record(*n);
-    return Reply::ok();
-  }
-  if (cmd == "port/setuser" || cmd == "port/setgroup") {
-    auto n = port_arg(0);
-    if (!n || args.size() < 2) return Reply::fail(EINVAL);
-    plugs::vde::PortRecord& r = vde.create_record(*n);
-    if (cmd == "port/setuser") {
-      if (args[1] == "NONE") {
-        r.acl_user.reset();
-      } else if (auto uid = number(args[1])) {
-        r.acl_user = *uid;
-      } else {
-        passwd* pw = getpwnam(args[1].c_str());
-        if (!pw) return Reply::fail(EINVAL);
-        r.acl_user = pw->pw_uid;
-      }
-    } else if (args[1] == "NONE") {
-      r.acl_group.reset();
-    } else {
-      auto gid = plugs::lookup_group(args[1]);
-      if (!gid) return Reply::fail(EINVAL);
-      r.acl_group = *gid;
-    }
-    return Reply::ok();
-  }
-  if (cmd == "port/setvlan") {
-    auto n = port_arg(0);
-    if (!n || args.size() < 2) return Reply::fail(EINVAL);
-    auto v = number(args[1]);
-    if (!v || (*v > kVlanMax && *v != kNoVlanVde)) return Reply::fail(EINVAL);
-    if (*v != kNoVlanVde && !vlans_.count(static_cast<uint16_t>(*v))) return Reply::fail(ENXIO);
-    const plugs::vde::PortRecord* r = vde.record(*n);
-    if (!r) return Reply::fail(ENXIO);
-    return set_vlans(*n, static_cast<uint16_t>(*v), vde_view(r->settings.vlan).second);
-  }
-  if (cmd == "vlan/create") {
-    auto v = arg_number(args, 0);
-    if (!v || *v < 1 || *v > 4093) return Reply::fail(EINVAL);
-    if (!vlans_.insert(static_cast<uint16_t>(*v)).second) return Reply::fail(EEXIST);
-    return Reply::ok();
-  }
-  if (cmd == "vlan/remove") {
-    auto v = arg_number(args, 0);
-    if (!v || *v == 0 || !vlans_.count(static_cast<uint16_t>(*v))) return Reply::fail(ENXIO);
-    vlans_.erase(static_cast<uint16_t>(*v));
-    return Reply::ok();
-  }
-  if (cmd == "vlan/addport" || cmd == "vlan/delport") {
-    auto v = arg_number(args, 0);
-    auto n = port_arg(1);
-    if (!v || !n) return Reply::fail(EINVAL);
-    if (!vlans_.count(static_cast<uint16_t>(*v)) || *v == 0) return Reply::fail(ENXIO);
-    const plugs::vde::PortRecord* r = vde.record(*n);
-    if (!r) return Reply::fail(ENXIO);
-    auto [untagged, tagged] = vde_view(r->settings.vlan);
-    if (cmd == "vlan/addport") {
-      if (tagged.test(static_cast<uint16_t>(*v))) return Reply::fail(EEXIST);
-      tagged.set(static_cast<uint16_t>(*v));
-    } else {
-      if (!tagged.test(static_cast<uint16_t>(*v))) return Reply::fail(ENXIO);
-      tagged.reset(static_cast<uint16_t>(*v));
-    }
-    return set_vlans(*n, untagged, tagged);
-  }
-  if (cmd == "vlan/print" || cmd == "vlan/allprint") return vlan_print(args);
-  if (cmd == "port/resetcounter") {
-    if (args.empty()) return generic({"counters", "reset"});
-    auto n = port_arg(0);
-    if (!n) return Reply::fail(EINVAL);
-    const plugs::vde::PortRecord* r = vde.record(*n);
-    if (!r) return Reply::fail(ENXIO);
-    if (!r->active) return Reply::ok();
-    return generic({"counters", "reset", r->active->name()});
-  }
-  if (cmd == "port/epclose") {
-    auto n = port_arg(0);
-    auto id = arg_number(args, 1);
-    if (!n || !id) return Reply::fail(EINVAL);
-    return vde.close_endpoint(*n, static_cast<int>(*id)) ? Reply::ok() : Reply::fail(ENXIO);
-  }
-  if (cmd == "hash/showinfo") {
-    Segment* seg = d_.engine().segment(segment);
-    if (!seg) return Reply::fail(ENXIO);
-    return Reply::text("Hash size " + std::to_string(seg->fdb().limit()) + "\nexpire " +
-                       std::to_string(seg->settings().ageing_s) + "\nentries " +
-                       std::to_string(seg->fdb().size()) + "\n");
-  }
-  if (cmd == "hash/setexpire") {
-    auto s = arg_number(args, 0);
-    if (!s || *s == 0) return Reply::fail(EINVAL);
-    return generic({"segment", "set", segment, "ageing=" + args[0]});
-  }
-  if (cmd == "hash/print") return hash_print(args, false);
-  if (cmd == "hash/find") return hash_print(args, true);
   return Reply::fail(ENOSYS);
 }
 
+plugs::vde::VdeServer& VdeConsole::vde() {
+  return *d_.first_vde();
+}
+
+// The segment the console's VDE directory serves.
+std::string VdeConsole::segment_name() {
+  std::string segment;
+  for (auto& l : d_.listeners()) {
+    if (l->vde == d_.first_vde()) segment = l->segment;
+  }
+  return segment;
+}
+
+// Argument i as a port number of the directory.
+std::optional<uint32_t> VdeConsole::port_arg(const Args& args, size_t i) {
+  auto n = arg_number(args, i);
+  if (!n || *n >= vde().numports()) return std::nullopt;
+  return n;
+}
+
+// A command of the daemon's own command layer, its outcome as vde_switch's status.
+VdeConsole::Reply VdeConsole::generic(const Args& argv) {
+  return d_.commands().run(argv).ok ? Reply::ok() : Reply::fail(EINVAL);
+}
+
+VdeConsole::Reply VdeConsole::help(const Args&) {
+  std::string text =
+      "COMMAND PATH       SYNTAX          HELP\n"
+      "------------       --------------  ------------\n";
+  char line[160];
+  for (const Command& c : table()) {
+    if (!c.help) continue;
+    snprintf(line, sizeof line, "%-19s%-16s%s\n", c.name, c.syntax, c.help);
+    text += line;
+  }
+  return Reply::text(text);
+}
+
+VdeConsole::Reply VdeConsole::logout(const Args&) {
+  Reply r;
+  r.end = true;
+  return r;
+}
+
+VdeConsole::Reply VdeConsole::shutdown(const Args& args) {
+  d_.shutdown();
+  return logout(args);
+}
+
+VdeConsole::Reply VdeConsole::showinfo(const Args&) {
+  std::ostringstream o;
+  o << "VDE switch V.2.3.2 (vswitchd " VSWITCH_VERSION ")\n"
+    << "pid " << getpid() << " uptime " << (monotonic_ms() - d_.started_ms()) / 1000 << "\n";
+  if (!config_.path.empty()) {
+    char perm[16];
+    snprintf(perm, sizeof perm, "%04o", config_.mode);
+    o << "mgmt " << config_.path << " perm " << perm << "\n";
+  }
+  return Reply::text(o.str());
+}
+
+VdeConsole::Reply VdeConsole::ds_showinfo(const Args&) {
+  char perm[16];
+  snprintf(perm, sizeof perm, "%04o", vde().options().mode);
+  return Reply::text("ctl dir " + vde().dir() + "\nstd mode " + perm + "\n");
+}
+
+VdeConsole::Reply VdeConsole::port_showinfo(const Args&) {
+  Segment* seg = d_.engine().segment(segment_name());
+  return Reply::text("Numports=" + std::to_string(vde().numports()) + "\nHUB=" +
+                     (seg && seg->settings().forwarding == Forwarding::hub ? "true" : "false") +
+                     "\ncounters=true\n");
+}
+
+VdeConsole::Reply VdeConsole::port_print(const Args& args) {
+  return print_ports(args, false);
+}
+
+VdeConsole::Reply VdeConsole::port_allprint(const Args& args) {
+  return print_ports(args, true);
+}
+
+VdeConsole::Reply VdeConsole::port_create(const Args& args) {
+  auto n = port_arg(args, 0);
+  if (!n) return Reply::fail(EINVAL);
+  if (vde().record(*n)) return Reply::fail(EEXIST);
+  vde().create_record(*n);
+  return Reply::ok();
+}
+
+VdeConsole::Reply VdeConsole::port_setuser(const Args& args) {
+  auto n = port_arg(args, 0);
+  if (!n) return Reply::fail(EINVAL);
+  plugs::vde::PortRecord& r = vde().create_record(*n);
+  if (args[1] == "NONE") {
+    r.acl_user.reset();
+  } else if (auto uid = number(args[1])) {
+    r.acl_user = *uid;
+  } else {
+    passwd* pw = getpwnam(args[1].c_str());
+    if (!pw) return Reply::fail(EINVAL);
+    r.acl_user = pw->pw_uid;
+  }
+  return Reply::ok();
+}
+
+VdeConsole::Reply VdeConsole::port_setgroup(const Args& args) {
+  auto n = port_arg(args, 0);
+  if (!n) return Reply::fail(EINVAL);
+  plugs::vde::PortRecord& r = vde().create_record(*n);
+  if (args[1] == "NONE") {
+    r.acl_group.reset();
+  } else {
+    auto gid = plugs::lookup_group(args[1]);
+    if (!gid) return Reply::fail(EINVAL);
+    r.acl_group = *gid;
+  }
+  return Reply::ok();
+}
+
+VdeConsole::Reply VdeConsole::port_setvlan(const Args& args) {
+  auto n = port_arg(args, 0);
+  if (!n) return Reply::fail(EINVAL);
+  auto v = number(args[1]);
+  if (!v || (*v > kVlanMax && *v != kNoVlanVde)) return Reply::fail(EINVAL);
+  if (*v != kNoVlanVde && !vlans_.count(static_cast<uint16_t>(*v))) return Reply::fail(ENXIO);
+  const plugs::vde::PortRecord* r = vde().record(*n);
+  if (!r) return Reply::fail(ENXIO);
+  return set_vlans(*n, static_cast<uint16_t>(*v), vde_view(r->settings.vlan).second);
+}
+
+VdeConsole::Reply VdeConsole::port_resetcounter(const Args& args) {
+  if (args.empty()) return generic({"counters", "reset"});
+  auto n = port_arg(args, 0);
+  if (!n) return Reply::fail(EINVAL);
+  const plugs::vde::PortRecord* r = vde().record(*n);
+  if (!r) return Reply::fail(ENXIO);
+  if (!r->active) return Reply::ok();
+  return generic({"counters", "reset", r->active->name()});
+}
+
+VdeConsole::Reply VdeConsole::port_epclose(const Args& args) {
+  auto n = port_arg(args, 0);
+  auto id = arg_number(args, 1);
+  if (!n || !id) return Reply::fail(EINVAL);
+  return vde().close_endpoint(*n, static_cast<int>(*id)) ? Reply::ok() : Reply::fail(ENXIO);
+}
+
+VdeConsole::Reply VdeConsole::vlan_create(const Args& args) {
+  auto v = arg_number(args, 0);
+  if (!v || *v < 1 || *v > 4093) return Reply::fail(EINVAL);
+  if (!vlans_.insert(static_cast<uint16_t>(*v)).second) return Reply::fail(EEXIST);
+  return Reply::ok();
+}
+
+VdeConsole::Reply VdeConsole::vlan_remove(const Args& args) {
+  auto v = arg_number(args, 0);
+  if (!v || *v == 0 || !vlans_.count(static_cast<uint16_t>(*v))) return Reply::fail(ENXIO);
+  vlans_.erase(static_cast<uint16_t>(*v));
+  return Reply::ok();
+}
+
+VdeConsole::Reply VdeConsole::vlan_addport(const Args& args) {
+  return tag_port(args, true);
+}
+
+VdeConsole::Reply VdeConsole::vlan_delport(const Args& args) {
+  return tag_port(args, false);
+}
+
+// vlan/addport and vlan/delport: VLAN args[0] joins or leaves port args[1]'s tagged set.
+VdeConsole::Reply VdeConsole::tag_port(const Args& args, bool add) {
+  auto v = arg_number(args, 0);
+  auto n = port_arg(args, 1);
+  if (!v || !n) return Reply::fail(EINVAL);
+  const auto vlan = static_cast<uint16_t>(*v);
+  if (!vlans_.count(vlan) || *v == 0) return Reply::fail(ENXIO);
+  const plugs::vde::PortRecord* r = vde().record(*n);
+  if (!r) return Reply::fail(ENXIO);
+  auto [untagged, tagged] = vde_view(r->settings.vlan);
+  if (tagged.test(vlan) == add) return Reply::fail(add ? EEXIST : ENXIO);
+  if (add) {
+    tagged.set(vlan);
+  } else {
+    tagged.reset(vlan);
+  }
+  return set_vlans(*n, untagged, tagged);
+}
+
+VdeConsole::Reply VdeConsole::hash_showinfo(const Args&) {
+  Segment* seg = d_.engine().segment(segment_name());
+  if (!seg) return Reply::fail(ENXIO);
+  return Reply::text("Hash size " + std::to_string(seg->fdb().limit()) + "\nexpire " +
+                     std::to_string(seg->settings().ageing_s) + "\nentries " +
+                     std::to_string(seg->fdb().size()) + "\n");
+}
+
+VdeConsole::Reply VdeConsole::hash_setexpire(const Args& args) {
+  auto s = arg_number(args, 0);
+  if (!s || *s == 0) return Reply::fail(EINVAL);
+  return generic({"segment", "set", segment_name(), "ageing=" + args[0]});
+}
+
+VdeConsole::Reply VdeConsole::hash_print(const Args& args) {
+  return print_fdb(args, false);
+}
+
+VdeConsole::Reply VdeConsole::hash_find(const Args& args) {
+  return print_fdb(args, true);
+}
+
 VdeConsole::Reply VdeConsole::set_vlans(uint32_t port, uint16_t untagged, const VlanSet& tagged) {
-  plugs::vde::VdeServer& vde = *d_.first_vde();
+  plugs::vde::VdeServer& vde = this->vde();
   PortSettings s = vde.record(port)->settings;
   VlanConfig& c = s.vlan;
   c = VlanConfig{};
@@ -416,8 +497,8 @@ VdeConsole::Reply VdeConsole::set_vlans(uint32_t port, uint16_t untagged, const 
   return Reply::ok();
 }
 
-VdeConsole::Reply VdeConsole::port_print(const std::vector<std::string>& args, bool all) {
-  plugs::vde::VdeServer& vde = *d_.first_vde();
+VdeConsole::Reply VdeConsole::print_ports(const Args& args, bool all) {
+  plugs::vde::VdeServer& vde = this->vde();
   std::optional<uint32_t> only;
   if (!args.empty()) {
     only = number(args[0]);
@@ -455,8 +536,8 @@ VdeConsole::Reply VdeConsole::port_print(const std::vector<std::string>& args, b
   return Reply::text(o.str());
 }
 
-VdeConsole::Reply VdeConsole::vlan_print(const std::vector<std::string>& args) {
-  plugs::vde::VdeServer& vde = *d_.first_vde();
+VdeConsole::Reply VdeConsole::vlan_print(const Args& args) {
+  plugs::vde::VdeServer& vde = this->vde();
   std::optional<uint32_t> only;
   if (!args.empty()) {
     only = number(args[0]);
@@ -481,13 +562,9 @@ VdeConsole::Reply VdeConsole::vlan_print(const std::vector<std::string>& args) {
   return Reply::text(o.str());
 }
 
-VdeConsole::Reply VdeConsole::hash_print(const std::vector<std::string>& args, bool find) {
-  plugs::vde::VdeServer& vde = *d_.first_vde();
-  std::string segment;
-  for (auto& l : d_.listeners()) {
-    if (l->vde == &vde) segment = l->segment;
-  }
-  std::vector<std::string> argv = {"fdb", "show", segment};
+VdeConsole::Reply VdeConsole::print_fdb(const Args& args, bool find) {
+  plugs::vde::VdeServer& vde = this->vde();
+  std::vector<std::string> argv = {"fdb", "show", segment_name()};
   if (find) {
     if (args.empty() || !MacAddr::parse(args[0])) return Reply::fail(EINVAL);
     argv.push_back("mac=" + args[0]);

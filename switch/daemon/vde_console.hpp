@@ -6,7 +6,9 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,11 +39,47 @@ class VdeConsole {
   void on_line(LineConnection& session, std::string_view line, bool too_long);
   void expire_stalled(uint64_t now_ms);
 
-  Reply run_guarded(const std::string& cmd, const std::vector<std::string>& args);
-  Reply run(const std::string& cmd, const std::vector<std::string>& args);
-  Reply port_print(const std::vector<std::string>& args, bool all);
-  Reply vlan_print(const std::vector<std::string>& args);
-  Reply hash_print(const std::vector<std::string>& args, bool find);
+  using Args = std::vector<std::string>;
+  using Handler = Reply (VdeConsole::*)(const Args&);
+  struct Command;
+  static std::span<const Command> table();
+
+  Reply run_guarded(const std::string& cmd, const Args& args);
+  Reply run(const std::string& cmd, const Args& args);
+
+  // One handler a command, named after it.
+  Reply help(const Args& args);
+  Reply logout(const Args& args);
+  Reply shutdown(const Args& args);
+  Reply showinfo(const Args& args);
+  Reply ds_showinfo(const Args& args);
+  Reply port_showinfo(const Args& args);
+  Reply port_print(const Args& args);
+  Reply port_allprint(const Args& args);
+  Reply port_create(const Args& args);
+  Reply port_setuser(const Args& args);
+  Reply port_setgroup(const Args& args);
+  Reply port_setvlan(const Args& args);
+  Reply port_resetcounter(const Args& args);
+  Reply port_epclose(const Args& args);
+  Reply vlan_create(const Args& args);
+  Reply vlan_remove(const Args& args);
+  Reply vlan_addport(const Args& args);
+  Reply vlan_delport(const Args& args);
+  Reply vlan_print(const Args& args);
+  Reply hash_showinfo(const Args& args);
+  Reply hash_setexpire(const Args& args);
+  Reply hash_print(const Args& args);
+  Reply hash_find(const Args& args);
+
+  // What the handlers share.
+  plugs::vde::VdeServer& vde();
+  std::string segment_name();
+  std::optional<uint32_t> port_arg(const Args& args, size_t i);
+  Reply generic(const Args& argv);
+  Reply print_ports(const Args& args, bool all);
+  Reply print_fdb(const Args& args, bool find);
+  Reply tag_port(const Args& args, bool add);
   Reply set_vlans(uint32_t port, uint16_t untagged, const VlanSet& tagged);
 
   Daemon& d_;
