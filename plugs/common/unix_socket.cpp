@@ -1,10 +1,10 @@
 #include "common/unix_socket.hpp"
 
-#include <fcntl.h>
 #include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
@@ -25,11 +25,6 @@ std::optional<gid_t> lookup_group(const std::string& name) {
     return std::nullopt;
   }
   return found->gr_gid;
-}
-
-bool set_nonblocking(int fd) {
-  const int flags = fcntl(fd, F_GETFL);
-  return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
 }
 
 static sockaddr_un make_addr(const std::string& path) {

@@ -22,7 +22,4 @@ Fd bind_unix(const std::string& path, int type, mode_t mode, std::optional<gid_t
 // True when something accepts connections at path.
 bool unix_socket_alive(const std::string& path);
 
-// Sets O_NONBLOCK; false on failure.
-bool set_nonblocking(int fd);
-
 }  // namespace vswitch::plugs
