@@ -14,6 +14,13 @@
 
 namespace vswitch::plugs {
 
+std::optional<mode_t> parse_file_mode(std::string_view text) {
+  unsigned long mode = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), mode, 8);
+  if (ec != std::errc{} || end != text.data() + text.size() || mode > 07777) return std::nullopt;
+  return static_cast<mode_t>(mode);
+}
+
 std::optional<gid_t> lookup_group(const std::string& name) {
   unsigned long id = 0;
   auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), id);

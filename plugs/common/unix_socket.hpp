@@ -6,10 +6,14 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/fd.hpp"
 
 namespace vswitch::plugs {
+
+// An octal file mode such as 0660 (at most 07777); nullopt for anything else.
+std::optional<mode_t> parse_file_mode(std::string_view text);
 
 // A group name or number to a gid; nullopt if there is no such group.
 std::optional<gid_t> lookup_group(const std::string& name);
