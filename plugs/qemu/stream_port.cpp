@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/big_endian.hpp"
 #include "vswitch/log.hpp"
 
 namespace vswitch::plugs::qemu {
@@ -20,16 +21,6 @@ constexpr size_t kPendingLimit = 256 * 1024;
 // QEMU's stream framing: each frame follows its length, 4 bytes big-endian.
 constexpr size_t kLengthHeader = 4;
 
-uint32_t load_length(const uint8_t* p) {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
-}
-
-void store_length(uint8_t* p, uint32_t len) {
-  p[0] = static_cast<uint8_t>(len >> 24);
-  p[1] = static_cast<uint8_t>(len >> 16);
-  p[2] = static_cast<uint8_t>(len >> 8);
-  p[3] = static_cast<uint8_t>(len);
-}
 }  // namespace
 
 Deframer::Result Deframer::next(uint32_t max_frame) {
@@ -40,7 +31,7 @@ Deframer::Result Deframer::next(uint32_t max_frame) {
     return {skip_ == 0 ? Event::skipped : Event::need_more};
   }
   if (end_ - pos_ < 4) return {Event::need_more};
-  const uint32_t len = load_length(buf_.data() + pos_);
+  const uint32_t len = load_be32(buf_.data() + pos_);
   if (len == 0) return {Event::zero_length};
   if (len > kQemuMaxRecord) return {Event::too_long, nullptr, len};
   if (len > max_frame) {
@@ -186,7 +177,7 @@ uint16_t StreamPort::receive(rte_mbuf** burst, uint16_t max) {
 void StreamPort::queue(const rte_mbuf* m, size_t skip) {
   const uint32_t len = m->pkt_len;
   uint8_t hdr[kLengthHeader];
-  store_length(hdr, len);
+  store_be32(hdr, len);
   if (skip < kLengthHeader) pending_.insert(pending_.end(), hdr + skip, hdr + kLengthHeader);
   const uint32_t from = skip > kLengthHeader ? static_cast<uint32_t>(skip - kLengthHeader) : 0;
   const size_t at = pending_.size();
@@ -217,7 +208,7 @@ uint16_t StreamPort::transmit(rte_mbuf** burst, uint16_t n) {
       if (k + 1 + m->nb_segs > kMaxIov) break;
       const uint32_t len = m->pkt_len;
       uint8_t* h = hdrs[framed];
-      store_length(h, len);
+      store_be32(h, len);
       iov[k++] = {h, kLengthHeader};
       for (const rte_mbuf* s = m; s != nullptr; s = s->next) {
         iov[k++] = {rte_pktmbuf_mtod(s, void*), s->data_len};
