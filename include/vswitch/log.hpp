@@ -12,7 +12,6 @@ enum class LogLevel : uint8_t { error, warn, info, debug };
 
 std::optional<LogLevel> parse_log_level(std::string_view text);
 void set_log_level(LogLevel level);
-LogLevel log_level();
 bool log_enabled(LogLevel level);
 
 // Sends the log to syslog (a daemon with no terminal) instead of stderr.

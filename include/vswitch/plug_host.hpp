@@ -39,7 +39,6 @@ class PlugHost {
 
   // Control-plane descriptors and timers, served between bursts on the datapath's thread.
   virtual void watch(int fd, uint32_t events, std::function<void(uint32_t)> cb) = 0;
-  virtual void modify(int fd, uint32_t events) = 0;
   virtual void unwatch(int fd) = 0;
   virtual TimerId every(uint32_t period_ms, std::function<void(uint64_t now_ms)> fn) = 0;
   virtual void cancel(TimerId id) = 0;

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cstring>
 
+#include "common/big_endian.hpp"
+
 namespace vswitch::plugs::dhcp {
 
 namespace {
@@ -29,16 +31,6 @@ enum Code : uint8_t {
   kClientId = 61,
   kEnd = 255,
 };
-
-uint32_t load_be32(const uint8_t* p) {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
-}
-void store_be32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
 
 bool hostname_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';

@@ -2,21 +2,13 @@
 
 #include <cstring>
 
+#include "common/big_endian.hpp"
+
 namespace vswitch::plugs {
 
 namespace {
 
 constexpr uint8_t kUdp = 17;
-
-uint32_t load_be32(const uint8_t* p) {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
-}
-void store_be32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
 
 // The one's-complement sum of RFC 1071, folded at the end by the caller.
 uint32_t sum16(const uint8_t* p, size_t n, uint32_t sum = 0) {

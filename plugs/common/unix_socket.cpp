@@ -1,10 +1,10 @@
 #include "common/unix_socket.hpp"
 
-#include <fcntl.h>
 #include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
@@ -13,6 +13,13 @@
 #include "vswitch/error.hpp"
 
 namespace vswitch::plugs {
+
+std::optional<mode_t> parse_file_mode(std::string_view text) {
+  unsigned long mode = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), mode, 8);
+  if (ec != std::errc{} || end != text.data() + text.size() || mode > 07777) return std::nullopt;
+  return static_cast<mode_t>(mode);
+}
 
 std::optional<gid_t> lookup_group(const std::string& name) {
   unsigned long id = 0;
@@ -25,11 +32,6 @@ std::optional<gid_t> lookup_group(const std::string& name) {
     return std::nullopt;
   }
   return found->gr_gid;
-}
-
-bool set_nonblocking(int fd) {
-  const int flags = fcntl(fd, F_GETFL);
-  return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
 }
 
 static sockaddr_un make_addr(const std::string& path) {

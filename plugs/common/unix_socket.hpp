@@ -6,10 +6,14 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/fd.hpp"
 
 namespace vswitch::plugs {
+
+// An octal file mode such as 0660 (at most 07777); nullopt for anything else.
+std::optional<mode_t> parse_file_mode(std::string_view text);
 
 // A group name or number to a gid; nullopt if there is no such group.
 std::optional<gid_t> lookup_group(const std::string& name);
@@ -21,8 +25,5 @@ Fd bind_unix(const std::string& path, int type, mode_t mode, std::optional<gid_t
 
 // True when something accepts connections at path.
 bool unix_socket_alive(const std::string& path);
-
-// Sets O_NONBLOCK; false on failure.
-bool set_nonblocking(int fd);
 
 }  // namespace vswitch::plugs

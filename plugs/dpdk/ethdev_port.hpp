@@ -39,8 +39,6 @@ class EthdevPort final : public Port {
   std::string_view kind() const override { return "dpdk"; }
   std::vector<std::pair<std::string, std::string>> details() const override;
 
-  uint16_t port_id() const { return port_id_; }
-
  private:
   EthdevPort(PortSettings settings, std::string devargs, uint16_t port_id, bool probed);
   void start(const EthdevOptions& options);

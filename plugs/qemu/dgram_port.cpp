@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/socket_tuning.hpp"
 #include "common/unix_socket.hpp"
 #include "vswitch/error.hpp"
 
@@ -16,12 +17,13 @@ namespace vswitch::plugs::qemu {
 
 namespace {
 
+constexpr int kSocketBuffer = 4 << 20;
+
 Fd udp_socket(int family) {
   Fd s(socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!s) throw ConfigError(std::string("socket: ") + std::strerror(errno));
-  const int buf = 4 << 20;
-  setsockopt(s.get(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-  setsockopt(s.get(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  set_receive_buffer(s.get(), kSocketBuffer);
+  set_send_buffer(s.get(), kSocketBuffer);
   return s;
 }
 
@@ -56,8 +58,7 @@ std::unique_ptr<DgramPort> DgramPort::open(PortSettings settings, DgramOptions o
     }
     // As QEMU does with its own local path: a stale socket file is replaced.
     p->rx_ = bind_unix(opt.local.str(), SOCK_DGRAM, opt.mode);
-    const int buf = 4 << 20;
-    setsockopt(p->rx_.get(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    set_send_buffer(p->rx_.get(), kSocketBuffer);
     // Only the peer's datagrams are frames of this port.
     p->filter_.mode = PeerFilter::Mode::only;
     p->filter_.peer = opt.remote;

@@ -1,7 +1,6 @@
 #include "qemu/stream_client.hpp"
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -9,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/socket_tuning.hpp"
 #include "vswitch/log.hpp"
 
 namespace vswitch::plugs::qemu {
@@ -101,12 +101,7 @@ void StreamClient::finish_connect() {
     backoff(host_.now_ms(), std::strerror(err));
     return;
   }
-  if (options_.address.family() != AF_UNIX) {
-    const int one = 1;
-    setsockopt(connecting_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  }
-  const int buf = 1 << 20;
-  setsockopt(connecting_.get(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  tune_stream_socket(connecting_.get(), options_.address.family() != AF_UNIX);
   port_->attach_socket(std::move(connecting_), options_.address.str());
   delay_ms_ = options_.retry_min_ms;
   last_failure_.clear();

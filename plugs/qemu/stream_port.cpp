@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/big_endian.hpp"
 #include "vswitch/log.hpp"
 
 namespace vswitch::plugs::qemu {
@@ -17,9 +18,9 @@ namespace {
 // Frames queued while the kernel's buffer is full, before new ones are dropped instead.
 constexpr size_t kPendingLimit = 256 * 1024;
 
-uint32_t load_be32(const uint8_t* p) {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
-}
+// QEMU's stream framing: each frame follows its length, 4 bytes big-endian.
+constexpr size_t kLengthHeader = 4;
+
 }  // namespace
 
 Deframer::Result Deframer::next(uint32_t max_frame) {
@@ -175,10 +176,10 @@ uint16_t StreamPort::receive(rte_mbuf** burst, uint16_t max) {
 
 void StreamPort::queue(const rte_mbuf* m, size_t skip) {
   const uint32_t len = m->pkt_len;
-  const uint8_t hdr[4] = {static_cast<uint8_t>(len >> 24), static_cast<uint8_t>(len >> 16),
-                          static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
-  if (skip < 4) pending_.insert(pending_.end(), hdr + skip, hdr + 4);
-  const uint32_t from = skip > 4 ? static_cast<uint32_t>(skip - 4) : 0;
+  uint8_t hdr[kLengthHeader];
+  store_be32(hdr, len);
+  if (skip < kLengthHeader) pending_.insert(pending_.end(), hdr + skip, hdr + kLengthHeader);
+  const uint32_t from = skip > kLengthHeader ? static_cast<uint32_t>(skip - kLengthHeader) : 0;
   const size_t at = pending_.size();
   pending_.resize(at + len - from);
   const void* p = rte_pktmbuf_read(m, from, len - from, pending_.data() + at);
@@ -199,7 +200,7 @@ uint16_t StreamPort::transmit(rte_mbuf** burst, uint16_t n) {
     // One gathered write for the burst: length words and frame pieces.
     constexpr int kMaxIov = 512;
     iovec iov[kMaxIov];
-    uint8_t hdrs[kTxBurstMax][4];
+    uint8_t hdrs[kTxBurstMax][kLengthHeader];
     int k = 0;
     uint16_t framed = 0;
     for (; framed < n && framed < kTxBurstMax; ++framed) {
@@ -207,11 +208,8 @@ uint16_t StreamPort::transmit(rte_mbuf** burst, uint16_t n) {
       if (k + 1 + m->nb_segs > kMaxIov) break;
       const uint32_t len = m->pkt_len;
       uint8_t* h = hdrs[framed];
-      h[0] = static_cast<uint8_t>(len >> 24);
-      h[1] = static_cast<uint8_t>(len >> 16);
-      h[2] = static_cast<uint8_t>(len >> 8);
-      h[3] = static_cast<uint8_t>(len);
-      iov[k++] = {h, 4};
+      store_be32(h, len);
+      iov[k++] = {h, kLengthHeader};
       for (const rte_mbuf* s = m; s != nullptr; s = s->next) {
         iov[k++] = {rte_pktmbuf_mtod(s, void*), s->data_len};
       }

@@ -1,7 +1,6 @@
 #include "qemu/stream_server.hpp"
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/socket_tuning.hpp"
 #include "common/unix_socket.hpp"
 #include "vswitch/error.hpp"
 #include "vswitch/log.hpp"
@@ -49,13 +49,7 @@ void StreamServer::accept_clients() {
     const int fd = acceptor_.accept(listen_.get(), reinterpret_cast<sockaddr*>(&peer), &len);
     if (fd < 0) return;
     Fd sock(fd);
-    if (peer.ss_family != AF_UNIX) {
-      // Frames are small and latency matters more than segment sizes.
-      const int one = 1;
-      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
-    const int buf = 1 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    tune_stream_socket(fd, peer.ss_family != AF_UNIX);
     SocketAddress from;
     std::memcpy(&from.ss, &peer, sizeof peer);
     from.len = len;

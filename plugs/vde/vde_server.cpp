@@ -16,6 +16,7 @@
 #include <regex>
 
 #include "common/peer_connect.hpp"
+#include "common/socket_tuning.hpp"
 #include "common/unix_socket.hpp"
 #include "vswitch/error.hpp"
 #include "vswitch/log.hpp"
@@ -296,10 +297,7 @@ void VdeServer::serve(int fd, const Request& req) {
     return;
   }
   // Deep buffers absorb a burst for a slow reader; what still overflows is dropped and counted.
-  if (setsockopt(ep.data.get(), SOL_SOCKET, SO_SNDBUFFORCE, &kSocketBuffer, sizeof kSocketBuffer) !=
-      0) {
-    setsockopt(ep.data.get(), SOL_SOCKET, SO_SNDBUF, &kSocketBuffer, sizeof kSocketBuffer);
-  }
+  force_send_buffer(ep.data.get(), kSocketBuffer);
   char name[32];
   snprintf(name, sizeof name, "/%03u.%d", *number, ep.data.get());
   ep.data_path = options_.dir + name;

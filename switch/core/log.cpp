@@ -30,9 +30,6 @@ void log_to_syslog(const char* ident) {
 void set_log_level(LogLevel level) {
   g_level = level;
 }
-LogLevel log_level() {
-  return g_level;
-}
 bool log_enabled(LogLevel level) {
   return level <= g_level;
 }

@@ -4,6 +4,12 @@
 
 namespace vswitch {
 
+namespace {
+// The roles a bridged segment lets talk freely to each other: all but the segment's own services,
+// which the preset opens to the guests alone, below.
+constexpr Role kForwardingRoles[] = {Role::vm, Role::host, Role::uplink, Role::nat};
+}  // namespace
+
 std::string_view to_string(PolicyMode m) {
   switch (m) {
     case PolicyMode::bridged:
@@ -24,8 +30,8 @@ RoleMatrix RoleMatrix::preset(PolicyMode m) {
   RoleMatrix x;
   switch (m) {
     case PolicyMode::bridged:
-      for (Role a : {Role::vm, Role::host, Role::uplink, Role::nat}) {
-        for (Role b : {Role::vm, Role::host, Role::uplink, Role::nat})
+      for (Role a : kForwardingRoles) {
+        for (Role b : kForwardingRoles)
           x.allow(a, b);
       }
       break;

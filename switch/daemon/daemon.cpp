@@ -64,7 +64,6 @@ class SegmentHost final : public PlugHost {
   void watch(int fd, uint32_t events, std::function<void(uint32_t)> cb) override {
     d_.engine_.watch(fd, events, std::move(cb));
   }
-  void modify(int fd, uint32_t events) override { d_.engine_.modify(fd, events); }
   void unwatch(int fd) override { d_.engine_.unwatch(fd); }
   TimerId every(uint32_t period_ms, std::function<void(uint64_t)> fn) override {
     return d_.engine_.every(period_ms, std::move(fn));

@@ -25,17 +25,9 @@ namespace {
 using plugs::SocketAddress;
 
 mode_t parse_mode(const std::string& what, const std::string& text) {
-  size_t used = 0;
-  unsigned long m = 0;
-  try {
-    m = std::stoul(text, &used, 8);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || text.empty() || m > 07777) {
-    throw ConfigError(what + ": '" + text + "' is not an octal mode like 0660");
-  }
-  return static_cast<mode_t>(m);
+  auto mode = plugs::parse_file_mode(text);
+  if (!mode) throw ConfigError(what + ": '" + text + "' is not an octal mode like 0660");
+  return *mode;
 }
 
 gid_t parse_group(const std::string& text) {
