@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include "common/unix_socket.hpp"
 #include "control_path.hpp"
 
 #include <sched.h>
@@ -116,17 +117,6 @@ std::string default_vde_dir() {
 }
 
 namespace {
-std::optional<mode_t> parse_octal(const std::string& text) {
-  size_t used = 0;
-  unsigned long m = 0;
-  try {
-    m = std::stoul(text, &used, 8);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-  if (used != text.size() || m > 07777) return std::nullopt;
-  return static_cast<mode_t>(m);
-}
 
 // Boost 1.74 formats an error by replacing placeholders such as %value% in a loop that never
 // ends when the user's text holds one. Boost therefore sees no '%' at all: each is escaped
@@ -405,11 +395,11 @@ Failure take_sockets(const RawOptions& raw, const po::variables_map& vm, DaemonC
                             {"--mode", &raw.vde_mode},
                             {"--mgmtmode", &raw.mgmt_mode},
                             {"--dirmode", &raw.vde_dirmode}}) {
-    if (!text->empty() && !parse_octal(*text)) {
+    if (!text->empty() && !plugs::parse_file_mode(*text)) {
       return std::string(flag) + " '" + *text + "' is not an octal mode like 0660";
     }
   }
-  c.control_mode = *parse_octal(raw.control_mode);
+  c.control_mode = *plugs::parse_file_mode(raw.control_mode);
   const bool remote = vm["metrics-remote"].as<bool>();
   if (!raw.metrics_listen.empty()) {
     try {
@@ -460,7 +450,7 @@ void take_vde_switch_options(RawOptions& raw, const po::variables_map& vm, Daemo
     console.path = raw.mgmt;
     console.group = raw.mgmt_group;
     console.rcfile = raw.rcfile;
-    console.mode = *parse_octal(raw.mgmt_mode);
+    console.mode = *plugs::parse_file_mode(raw.mgmt_mode);
     c.console = console;
   }
 }
