@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a task needs, and nothing when they are all there (then it says
-# nothing either). Usage: scripts/deps.sh [build] [test] [bench] [vm] [fuzz]
+# nothing either). Usage: scripts/deps.sh [build] [test] [bench_build] [bench] [vm] [fuzz]
 set -euo pipefail
 
 declare -A sets=(
@@ -9,6 +9,8 @@ declare -A sets=(
   # for groff (the manual pages' checker), systemd for systemd-analyze (the unit's), jq for
   # scripts/soak.sh's reading of `vswitchctl --json stats`.
   [test]="libgtest-dev libgmock-dev iproute2 iputils-ping vde2 libvdeplug-dev tshark dpdk prometheus graphviz curl groff-base systemd jq"
+  # Compiling bench/ (scripts/test.sh's normal build does); running it needs all of bench.
+  [bench_build]="libbenchmark-dev libpcap-dev libvdeplug-dev"
   [bench]="libbenchmark-dev dpdk vde2 libvdeplug-dev bc vdeplug libvdeplug-slirp iproute2 curl ethtool openvswitch-switch-dpdk"
   [vm]="qemu-system-x86 busybox-static cpio kmod xz-utils"
   # clang alone cannot link -fsanitize=fuzzer: libFuzzer and the sanitizer runtimes are in
@@ -18,7 +20,7 @@ declare -A sets=(
 
 wanted=()
 for set in "${@:-build}"; do
-  [[ -n "${sets[$set]:-}" ]] || { echo "deps.sh: unknown set '$set' (build test bench vm fuzz)" >&2; exit 2; }
+  [[ -n "${sets[$set]:-}" ]] || { echo "deps.sh: unknown set '$set' (build test bench_build bench vm fuzz)" >&2; exit 2; }
   read -ra pkgs <<<"${sets[$set]}"
   wanted+=("${pkgs[@]}")
 done

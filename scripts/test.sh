@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every default test: a normal build with every test (unit, e2e and
 # the QEMU guest tests, label vm), then the unit and e2e tests again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, then the libFuzzer harnesses briefly in a clang build.
+# UndefinedBehaviorSanitizer, then the libFuzzer harnesses briefly in a clang build. The normal
+# build compiles the benchmarks too, without running them, so that they cannot rot.
 #   scripts/test.sh            all three builds
 #   scripts/test.sh --quick    the normal build only, without the QEMU guests
 #   scripts/test.sh -L vm      only these ctest labels (or any other ctest option), normal build
@@ -20,10 +21,11 @@ for a in "$@"; do
     *) ctest_args+=("$a") ;;
   esac
 done
-scripts/deps.sh build test vm
+# bench_build: what compiling bench/ needs (running it needs the rest of the bench set).
+scripts/deps.sh build test bench_build vm
 jobs=$(nproc)
 
-run() {  # build dir, ctest options, then cmake options after --
+run() {  # build dir, ctest options, then cmake options (which win over the defaults here)
   local dir=$1 tests=$2
   shift 2
   echo "== $dir: build" >&2
@@ -36,7 +38,7 @@ run() {  # build dir, ctest options, then cmake options after --
 }
 
 if ((${#ctest_args[@]})); then
-  run build "${ctest_args[*]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  run build "${ctest_args[*]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVSWITCH_BENCH=ON
   exit 0
 fi
 if ((tsan)); then
@@ -48,10 +50,10 @@ if ((tsan)); then
   exit 0
 fi
 if ((quick)); then
-  run build "-LE vm|soak" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  run build "-LE vm|soak" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVSWITCH_BENCH=ON
   exit 0
 fi
-run build "-LE soak" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run build "-LE soak" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVSWITCH_BENCH=ON
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
 run build-asan "-LE vm|soak" -DCMAKE_BUILD_TYPE=Debug -DVSWITCH_SANITIZE=ON
 # The libFuzzer harnesses (tests/fuzz), a few seconds each, in a clang build of their own.
