@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -137,6 +138,16 @@ class EngineTest : public ::testing::Test {
     engine_->attach(*seg_, std::move(p), std::move(on_closed));
     return raw;
   }
+  // A non-blocking pipe, {read end, write end}, closed at the end of the test.
+  std::array<int, 2> pipe_for_test() {
+    std::array<int, 2> p{};
+    if (pipe2(p.data(), O_CLOEXEC | O_NONBLOCK) != 0) {
+      throw std::system_error(errno, std::generic_category(), "pipe2");
+    }
+    fds_.push_back(p[0]);
+    fds_.push_back(p[1]);
+    return p;
+  }
   int eventfd_for_test() {
     fds_.push_back(make_eventfd());
     return fds_.back();
@@ -246,10 +257,7 @@ TEST_F(EngineTest, AWatchedEventfdRunsItsCallbackWhenWritten) {
 
 TEST_F(EngineTest, AnUnwatchedPipeRunsNoCallback) {
   short_rounds();
-  int p[2];
-  ASSERT_EQ(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-  fds_.push_back(p[0]);
-  fds_.push_back(p[1]);
+  const std::array<int, 2> p = pipe_for_test();
   int calls = 0;
   engine_->watch(p[0], EPOLLIN, [&](uint32_t) { ++calls; });
   engine_->unwatch(p[0]);
@@ -262,10 +270,7 @@ TEST_F(EngineTest, AnUnwatchedPipeRunsNoCallback) {
 
 TEST_F(EngineTest, ACallbackMayUnwatchItsOwnDescriptor) {
   short_rounds();
-  int p[2];
-  ASSERT_EQ(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-  fds_.push_back(p[0]);
-  fds_.push_back(p[1]);
+  const std::array<int, 2> p = pipe_for_test();
   int calls = 0;
   engine_->watch(p[0], EPOLLIN, [&](uint32_t) {
     ++calls;
