@@ -68,6 +68,7 @@ class Segment {
  public:
   // A port's transmit buffer takes a whole received burst flooded to it before it must flush.
   static_assert(kTxBurstMax >= kBurst);
+  class Lane;  // one datapath thread's state (below)
 
   explicit Segment(SegmentSettings settings);
   ~Segment();
@@ -99,9 +100,15 @@ class Segment {
   void set_fdb_limit(uint32_t limit);
   void set_flap_hold(uint32_t ms) { settings_.flap_hold_ms = ms; }
 
-  // The datapath. `in` is the port the burst came from; the mbufs become the segment's.
-  void process(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms);
-  void flush();
+  // The datapath. `in` is the port the burst came from; the mbufs become the segment's. Each
+  // thread runs frames through a lane of its own (add_lane); without one, the first lane.
+  void process(Lane& lane, uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms);
+  void flush(Lane& lane);
+  void process(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
+    process(*lanes_[0], in, pkts, n, now_ms);
+  }
+  void flush() { flush(*lanes_[0]); }
+  Lane& add_lane();
   void age(uint64_t now_ms);
 
   // Empties the FDB, or one port's share of it, but for the addresses pinned to their ports
@@ -135,7 +142,7 @@ class Segment {
 
   Fdb& fdb() { return fdb_; }
   const Fdb& fdb() const { return fdb_; }
-  const SegmentCounters& counters() const { return counters_; }
+  SegmentCounters counters() const;  // of every lane
 
  private:
   struct Slot {
@@ -143,8 +150,6 @@ class Segment {
     PortVlan vlan;
     Role role = Role::vm;
     uint32_t mtu = kDefaultMtu;
-    uint16_t tx_n = 0;
-    bool dirty = false;  // listed in dirty_
     std::vector<PortTap*> taps;
     std::vector<Mirror*> mirror_received;  // mirrors of what arrives here
     std::vector<Mirror*> mirror_sent;      // mirrors of what leaves here
@@ -158,8 +163,6 @@ class Segment {
     bool sticky = false;
     LogLimiter source_log{10000};
     TraceSink* trace = nullptr;  // this port's frames are traced
-    uint16_t traced_tx = 0;      // traced frames in `tx`, listed in traced_tx_
-    std::array<rte_mbuf*, kTxBurstMax> tx{};
   };
   struct Classified;  // a frame after pass one (pipeline.cpp)
   // A traced frame's record until its sink has it.
@@ -171,17 +174,59 @@ class Segment {
   };
   // A traced frame waiting in a port's transmit buffer for its result.
   struct TracedTx {
-    Slot* slot;
-    uint16_t index;  // in slot->tx
+    uint16_t port;
+    uint16_t index;  // in the port's transmit buffer
     OpenTrace* open;
   };
+  // A flood's recipients by the form they take it in; for a burst's VLAN (or the hub), or
+  // for one frame only (kNoGroups).
+  struct FloodGroups {
+    std::vector<uint16_t> untagged;
+    std::vector<uint16_t> tagged;
+    uint32_t min_mtu = 0;  // the smallest MTU among them
+  };
+  static constexpr uint32_t kNoGroups = ~uint32_t{0};
+  static constexpr uint32_t kHubGroups = kVlanCount;
 
+ public:
+  // What one datapath thread changes as it runs frames through the segment: its transmit
+  // buffers, the flood groups of its burst, its traced frames, its counters. Each thread that
+  // runs the segment's frames has a lane of its own, so no two write the same state; the
+  // segment's settings, ports and FDB are what they share.
+  class Lane {
+   public:
+    explicit Lane(uint16_t max_ports);
+    const SegmentCounters& counters() const { return counters_; }
+
+   private:
+    friend class Segment;
+    struct TxQueue {
+      uint16_t n = 0;
+      bool dirty = false;   // listed in `dirty`
+      uint16_t traced = 0;  // traced frames among them, listed in traced_tx
+      std::array<rte_mbuf*, kTxBurstMax> mbufs{};
+    };
+    std::vector<TxQueue> tx;      // index = port id
+    std::vector<uint16_t> dirty;  // ports with buffered frames
+    FloodGroups flood_groups;
+    uint32_t flood_groups_for = kNoGroups;
+    SegmentCounters counters_;
+    LogLimiter flap_log{10000};
+    std::deque<OpenTrace> open_traces;  // in the order their frames came
+    std::vector<TracedTx> traced_tx;
+    FrameTrace* tracing = nullptr;  // the frame being processed, when it is traced
+    uint64_t burst_ms = 0;          // the clock of the burst being processed, for logs
+    uint64_t dry_learned_key = 0;   // a synthetic frame's source, as if learned on its port
+    bool dry_shared = false;        // a synthetic frame would be shared with a mirror
+  };
+
+ private:
   // The port's storm control and port security, from its settings.
   void apply_guards(uint16_t id, Slot& s, const PortSettings& settings);
   void join_flood_sets(uint16_t id);
   void leave_flood_sets(uint16_t id);
   void rebuild_mirror_lists();
-  void mirror(const Slot& s, const std::vector<Mirror*>& mirrors, rte_mbuf* const* pkts,
+  void mirror(Lane& lane, const Slot& s, const std::vector<Mirror*>& mirrors, rte_mbuf* const* pkts,
               uint16_t n);
   // Whether the mirror copies this frame of the port (its VLANs; a runt never).
   bool mirror_selects(const Slot& s, const MirrorSettings& ms, const rte_mbuf* m) const;
@@ -195,36 +240,37 @@ class Segment {
   size_t pin_own_macs(uint16_t id);
   // The pipeline, in one instance a TraceMode (see trace.hpp).
   template <TraceMode M>
-  void run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms);
+  void run(Lane& lane, uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms);
   // Learn the frame's source, for a port without port security and for one with it; false when
   // the port may not use it (the frame is then dropped).
   template <TraceMode M>
-  bool learn_source(uint16_t in, const Classified& f, uint64_t now_ms);
+  bool learn_source(Lane& lane, uint16_t in, const Classified& f, uint64_t now_ms);
   template <TraceMode M>
-  bool learn_guarded(uint16_t in, const Classified& f, uint64_t now_ms);
+  bool learn_guarded(Lane& lane, uint16_t in, const Classified& f, uint64_t now_ms);
   template <TraceMode M>
-  bool learn_news(uint16_t in, const Classified& f, Fdb::LearnResult r, bool evicts,
+  bool learn_news(Lane& lane, uint16_t in, const Classified& f, Fdb::LearnResult r, bool evicts,
                   uint64_t now_ms);
   void trace_learned(FrameTrace& t, const Classified& f, const Fdb::LearnResult& r, uint16_t in,
                      bool evicts, bool synthetic) const;
   enum class Refusal : uint8_t { not_listed, over_limit, pinned, fdb_full };
   template <TraceMode M>
-  bool refuse_source(Slot& s, const Classified& f, Refusal why, uint16_t holder = kNoPort);
+  bool refuse_source(Lane& lane, Slot& s, const Classified& f, Refusal why,
+                     uint16_t holder = kNoPort);
   static bool source_listed(const Slot& s, uint64_t src) {
     return s.allowed_sources.empty() ||
            std::binary_search(s.allowed_sources.begin(), s.allowed_sources.end(), src);
   }
   // Whether storm control lets one more frame of the kind through the port.
   template <TraceMode M>
-  bool storm_admits(Slot& s, StormControl::Kind k);
-  void note_storm(Slot& s, StormControl::Kind k);
+  bool storm_admits(Lane& lane, Slot& s, StormControl::Kind k);
+  void note_storm(const Lane& lane, Slot& s, StormControl::Kind k);
   template <TraceMode M>
-  void forward(uint16_t in, const Classified& f);
+  void forward(Lane& lane, uint16_t in, const Classified& f);
   template <TraceMode M>
-  void flood(uint16_t in, const Classified& f, const std::vector<uint16_t>& members);
+  void flood(Lane& lane, uint16_t in, const Classified& f, const std::vector<uint16_t>& members);
   template <TraceMode M>
-  void group_flood(uint16_t in, const Classified& f, const std::vector<uint16_t>& members,
-                   bool check_mtu);
+  void group_flood(Lane& lane, uint16_t in, const Classified& f,
+                   const std::vector<uint16_t>& members, bool check_mtu);
   // The form a destination takes a frame in: tagged with its VLAN or not, and whether the
   // received mbuf may be changed to get there (not while another destination takes it as it is).
   struct EgressForm {
@@ -234,68 +280,51 @@ class Segment {
   // The frame in that form: the received mbuf itself, changed or not, or a copy; null when no
   // copy could be made.
   template <TraceMode M>
-  rte_mbuf* in_form(const Classified& f, EgressForm form);
+  rte_mbuf* in_form(Lane& lane, const Classified& f, EgressForm form);
   template <TraceMode M>
-  void deliver_group(const std::vector<uint16_t>& outs, rte_mbuf* m);
+  void deliver_group(Lane& lane, const std::vector<uint16_t>& outs, rte_mbuf* m);
   template <TraceMode M>
-  void enqueue(uint16_t out, rte_mbuf* m);
+  void enqueue(Lane& lane, uint16_t out, rte_mbuf* m);
   // Counts a frame dropped on the port, shows it to the port's taps, frees it.
   template <TraceMode M>
-  void drop(Slot& s, rte_mbuf* m, DropReason why, TapPoint where);
+  void drop(Lane& lane, Slot& s, rte_mbuf* m, DropReason why, TapPoint where);
   // The same for a frame that is not freed here (others still take it).
   template <TraceMode M>
   void note_drop(const Slot& s, const rte_mbuf* m, DropReason why, TapPoint where);
-  void transmit(Slot& s);
+  void transmit(Lane& lane, uint16_t id);
 
   // Tracing (segment_trace.cpp): a step of the frame being traced, if one is.
   template <TraceMode M, class Record>
-  void trace_step(Record&& record) {
+  static void trace_step(const Lane& lane, Record&& record) {
     if constexpr (M != TraceMode::off) {
-      if (tracing_ != nullptr) record(*tracing_);
+      if (lane.tracing != nullptr) record(*lane.tracing);
     }
   }
   // The frame entering a traced port: its record if the sink wants it, else null.
-  FrameTrace* open_trace(Slot& s, rte_mbuf* m);
+  FrameTrace* open_trace(Lane& lane, Slot& s, rte_mbuf* m);
   // The egress lines of a flood's group, which `m` is the form of (null: no mbuf for it).
   template <TraceMode M>
-  void trace_egress(const Classified& f, const std::vector<uint16_t>& outs, rte_mbuf* m,
-                    bool want_tag, bool may_modify);
-  void note_traced_tx(Slot& s);
-  uint16_t transmit_traced(Slot& s, uint16_t n);
-  void resolve_traced_tx(Slot& s, uint16_t sent, bool plug_full, bool port_left);
+  void trace_egress(const Lane& lane, const Classified& f, const std::vector<uint16_t>& outs,
+                    rte_mbuf* m, bool want_tag, bool may_modify);
+  void note_traced_tx(Lane& lane, uint16_t out);
+  uint16_t transmit_traced(Lane& lane, uint16_t id, uint16_t n);
+  void resolve_traced_tx(Lane& lane, uint16_t id, uint16_t sent, bool plug_full, bool port_left);
   // After a traced burst: its frames are all through the pipeline.
-  void end_traced_burst();
+  void end_traced_burst(Lane& lane);
   // Hands the finished traces to their sinks, in the order their frames came.
-  void settle_traces();
-  void note_move(const Classified& f, uint16_t in, const Fdb::LearnResult& r, uint64_t now_ms);
+  static void settle_traces(Lane& lane);
+  void note_move(Lane& lane, const Classified& f, uint16_t in, const Fdb::LearnResult& r,
+                 uint64_t now_ms);
 
   SegmentSettings settings_;
   Fdb fdb_;
-  SegmentCounters counters_;
   std::vector<std::unique_ptr<Slot>> slots_;       // index = port id; null when free
   std::vector<uint16_t> active_;                   // attached port ids, ascending
-  std::vector<uint16_t> dirty_;                    // ports with buffered frames
   std::vector<std::vector<uint16_t>> flood_sets_;  // per VLAN: member port ids
   std::vector<uint16_t> hub_ports_;                // every port a hub floods to
   std::vector<std::unique_ptr<Mirror>> mirrors_;
-  // A flood's recipients by the form they take it in; for a burst's VLAN (or the hub), or
-  // for one frame only (kNoGroups).
-  struct FloodGroups {
-    std::vector<uint16_t> untagged;
-    std::vector<uint16_t> tagged;
-    uint32_t min_mtu = 0;  // the smallest MTU among them
-  };
-  static constexpr uint32_t kNoGroups = ~uint32_t{0};
-  static constexpr uint32_t kHubGroups = kVlanCount;
-  FloodGroups flood_groups_;
-  uint32_t flood_groups_for_ = kNoGroups;
-  LogLimiter flap_log_{10000};
-  std::deque<OpenTrace> open_traces_;  // in the order their frames came
-  std::vector<TracedTx> traced_tx_;
-  FrameTrace* tracing_ = nullptr;  // the frame being processed, when it is traced
-  uint64_t burst_ms_ = 0;          // the clock of the burst being processed, for logs
-  uint64_t dry_learned_key_ = 0;   // a synthetic frame's source, as if learned on its port
-  bool dry_shared_ = false;        // a synthetic frame would be shared with a mirror
+  // lanes_[0] is the one process() and flush() without a lane use.
+  std::vector<std::unique_ptr<Lane>> lanes_;
 };
 
 }  // namespace vswitch

@@ -137,8 +137,8 @@ void Segment::trace_mirrors(FrameTrace& t, const Slot& s, const std::vector<Mirr
   }
 }
 
-void Segment::mirror(const Slot& s, const std::vector<Mirror*>& mirrors, rte_mbuf* const* pkts,
-                     uint16_t n) {
+void Segment::mirror(Lane& lane, const Slot& s, const std::vector<Mirror*>& mirrors,
+                     rte_mbuf* const* pkts, uint16_t n) {
   for (Mirror* m : mirrors) {
     const MirrorSettings& ms = m->settings;
     for (uint16_t i = 0; i < n; ++i) {
@@ -150,7 +150,7 @@ void Segment::mirror(const Slot& s, const std::vector<Mirror*>& mirrors, rte_mbu
         continue;
       }
       ++m->counters.frames;
-      enqueue<TraceMode::off>(ms.output, copy);  // a mirror's copies are not traced
+      enqueue<TraceMode::off>(lane, ms.output, copy);  // a mirror's copies are not traced
     }
   }
 }

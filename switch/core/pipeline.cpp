@@ -48,25 +48,25 @@ bool form_matches(bool tagged, bool priority, bool want_tag) {
 
 }  // namespace
 
-void Segment::process(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
+void Segment::process(Lane& lane, uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
   // A traced port's bursts take the pipeline's tracing instance, chosen here once a burst, so
   // that every other port runs code with no trace in it.
   if (slots_[in]->trace != nullptr) [[unlikely]] {
-    run<TraceMode::live>(in, pkts, n, now_ms);
-    end_traced_burst();
+    run<TraceMode::live>(lane, in, pkts, n, now_ms);
+    end_traced_burst(lane);
   } else {
-    run<TraceMode::off>(in, pkts, n, now_ms);
+    run<TraceMode::off>(lane, in, pkts, n, now_ms);
   }
 }
 
 template <TraceMode M>
-void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
+void Segment::run(Lane& lane, uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
   constexpr bool dry = M == TraceMode::dry;
   Slot& ingress = *slots_[in];
   [[maybe_unused]] PortCounters& in_counters = ingress.port->counters();
   const bool hub = settings_.forwarding == Forwarding::hub;
-  burst_ms_ = now_ms;
-  flood_groups_for_ = kNoGroups;
+  lane.burst_ms = now_ms;
+  lane.flood_groups_for = kNoGroups;
   const bool storm = ingress.storm.active();
   if (storm) [[unlikely]]
     ingress.storm.refill(now_ms);
@@ -75,16 +75,16 @@ void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
       tap->frames(TapPoint::received, pkts, n);
   }
   if (!dry && !ingress.mirror_received.empty()) [[unlikely]]
-    mirror(ingress, ingress.mirror_received, pkts, n);
+    mirror(lane, ingress, ingress.mirror_received, pkts, n);
   if (ingress.mirror_output) [[unlikely]] {
     for (uint16_t i = 0; i < n; ++i) {
-      if constexpr (M == TraceMode::live) tracing_ = open_trace(ingress, pkts[i]);
+      if constexpr (M == TraceMode::live) lane.tracing = open_trace(lane, ingress, pkts[i]);
       if constexpr (!dry) {
         in_counters.in_packets++;
         in_counters.in_bytes += pkts[i]->pkt_len;
       }
-      trace_step<M>([&](FrameTrace& t) { trace::mirror_output(t, ingress.port->name()); });
-      drop<M>(ingress, pkts[i], DropReason::mirror, TapPoint::received);
+      trace_step<M>(lane, [&](FrameTrace& t) { trace::mirror_output(t, ingress.port->name()); });
+      drop<M>(lane, ingress, pkts[i], DropReason::mirror, TapPoint::received);
     }
     return;
   }
@@ -101,24 +101,24 @@ void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
     // Pass one: check and classify the whole burst, and start fetching its FDB slots.
     for (uint16_t i = 0; i < chunk; ++i) {
       rte_mbuf* m = pkts[i];
-      if constexpr (M == TraceMode::live) tracing_ = open_trace(ingress, m);
+      if constexpr (M == TraceMode::live) lane.tracing = open_trace(lane, ingress, m);
       if (!ingress.mirror_received.empty()) {
-        trace_step<M>([&](FrameTrace& t) {
+        trace_step<M>(lane, [&](FrameTrace& t) {
           trace_mirrors(t, ingress, ingress.mirror_received, m, true, dry);
         });
       }
       const uint32_t len = m->pkt_len;
       in_bytes += len;
       if (len < kEtherHeaderLen) {
-        trace_step<M>([&](FrameTrace& t) { trace::runt(t, len, false); });
-        drop<M>(ingress, m, DropReason::runt, TapPoint::received);
+        trace_step<M>(lane, [&](FrameTrace& t) { trace::runt(t, len, false); });
+        drop<M>(lane, ingress, m, DropReason::runt, TapPoint::received);
         continue;
       }
       // The headers we read must sit in the first segment.
       if (m->data_len < std::min(len, kEtherHeaderLen + 2 * kVlanTagLen) &&
           rte_pktmbuf_linearize(m) != 0) {
-        trace_step<M>([&](FrameTrace& t) { trace::unjoinable(t); });
-        drop<M>(ingress, m, DropReason::no_buffer, TapPoint::received);
+        trace_step<M>(lane, [&](FrameTrace& t) { trace::unjoinable(t); });
+        drop<M>(lane, ingress, m, DropReason::no_buffer, TapPoint::received);
         continue;
       }
       const auto* frame = rte_pktmbuf_mtod(m, const uint8_t*);
@@ -133,11 +133,11 @@ void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
         if (!cls) {
           const bool truncated_tag =
               load_be16(frame + 12) == kEtherTypeVlan && len < kEtherHeaderLen + kVlanTagLen;
-          trace_step<M>([&](FrameTrace& t) {
+          trace_step<M>(lane, [&](FrameTrace& t) {
             truncated_tag ? trace::runt(t, len, true)
                           : trace::vlan_refused(t, ingress.port->name(), ingress.vlan, frame);
           });
-          drop<M>(ingress, m, truncated_tag ? DropReason::runt : DropReason::vlan,
+          drop<M>(lane, ingress, m, truncated_tag ? DropReason::runt : DropReason::vlan,
                   TapPoint::received);
           continue;
         }
@@ -146,17 +146,18 @@ void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
         f.priority = cls->priority_tagged;
       }
       f.payload = len - kEtherHeaderLen - (f.tagged ? kVlanTagLen : 0);
-      trace_step<M>([&](FrameTrace& t) {
+      trace_step<M>(lane, [&](FrameTrace& t) {
         trace::classified(t, hub, f.vlan, f.tagged, f.priority, frame, f.payload);
       });
       if (f.payload > ingress.mtu) {
-        trace_step<M>([&](FrameTrace& t) {
+        trace_step<M>(lane, [&](FrameTrace& t) {
           trace::oversize(t, ingress.port->name(), f.payload, ingress.mtu, false, true);
         });
-        drop<M>(ingress, m, DropReason::oversize, TapPoint::received);
+        drop<M>(lane, ingress, m, DropReason::oversize, TapPoint::received);
         continue;
       }
-      trace_step<M>([&](FrameTrace& t) { trace::checks_passed(t, len, f.payload, ingress.mtu); });
+      trace_step<M>(lane,
+                    [&](FrameTrace& t) { trace::checks_passed(t, len, f.payload, ingress.mtu); });
       f.m = m;
       f.dst = load_mac48(frame);
       f.src = load_mac48(frame + 6);
@@ -164,7 +165,7 @@ void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
         fdb_.prefetch(Fdb::key(f.dst, f.vlan));
         fdb_.prefetch(Fdb::key(f.src, f.vlan));
       }
-      if constexpr (M != TraceMode::off) traces[kept] = tracing_;
+      if constexpr (M != TraceMode::off) traces[kept] = lane.tracing;
       ++kept;
     }
     if constexpr (!dry) {
@@ -178,10 +179,10 @@ void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
     if (storm) [[unlikely]] {
       uint16_t admitted = 0;
       for (uint16_t i = 0; i < kept; ++i) {
-        if constexpr (M != TraceMode::off) tracing_ = traces[i];
+        if constexpr (M != TraceMode::off) lane.tracing = traces[i];
         const Classified& f = classified[i];
-        if ((f.dst & 1) && !storm_admits<M>(ingress, StormControl::kind_of(f.dst))) {
-          drop<M>(ingress, f.m, DropReason::storm, TapPoint::received);
+        if ((f.dst & 1) && !storm_admits<M>(lane, ingress, StormControl::kind_of(f.dst))) {
+          drop<M>(lane, ingress, f.m, DropReason::storm, TapPoint::received);
           continue;
         }
         classified[admitted] = f;
@@ -194,19 +195,19 @@ void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
     // Pass two: learn, look up, and hand each frame to its destinations' buffers.
     if (hub) {
       for (uint16_t i = 0; i < kept; ++i) {
-        if constexpr (M != TraceMode::off) tracing_ = traces[i];
+        if constexpr (M != TraceMode::off) lane.tracing = traces[i];
         const Classified& f = classified[i];
         // A hub learns nothing, so of port security only the list of sources applies.
         if (ingress.guarded && !source_listed(ingress, f.src)) [[unlikely]] {
-          refuse_source<M>(ingress, f, Refusal::not_listed);
-          drop<M>(ingress, f.m, DropReason::source, TapPoint::received);
+          refuse_source<M>(lane, ingress, f, Refusal::not_listed);
+          drop<M>(lane, ingress, f.m, DropReason::source, TapPoint::received);
           continue;
         }
-        trace_step<M>([&](FrameTrace& t) {
+        trace_step<M>(lane, [&](FrameTrace& t) {
           trace::not_learned_hub(t);
           trace::hub_flood(t, hub_ports_.size() - 1);
         });
-        flood<M>(in, f, hub_ports_);
+        flood<M>(lane, in, f, hub_ports_);
       }
     } else {
       uint64_t last_src = ~uint64_t{0};
@@ -214,23 +215,24 @@ void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
       // Read once a burst: reloaded through slots_ for every frame it cost 5 instructions each.
       const bool guarded = ingress.guarded;
       for (uint16_t i = 0; i < kept; ++i) {
-        if constexpr (M != TraceMode::off) tracing_ = traces[i];
+        if constexpr (M != TraceMode::off) lane.tracing = traces[i];
         const Classified& f = classified[i];
         const uint64_t src_key = Fdb::key(f.src, f.vlan);
         if (src_key != last_src) {
           last_src = src_key;
-          source_ok = guarded ? learn_guarded<M>(in, f, now_ms) : learn_source<M>(in, f, now_ms);
+          source_ok = guarded ? learn_guarded<M>(lane, in, f, now_ms)
+                              : learn_source<M>(lane, in, f, now_ms);
         } else {
-          trace_step<M>([&](FrameTrace& t) {
+          trace_step<M>(lane, [&](FrameTrace& t) {
             (f.src & 1) ? trace::not_learned_multicast(t, f.src)
                         : trace::learned_just_before(t, f.src, f.vlan);
           });
         }
         if (!source_ok) [[unlikely]] {
-          drop<M>(ingress, f.m, DropReason::source, TapPoint::received);
+          drop<M>(lane, ingress, f.m, DropReason::source, TapPoint::received);
           continue;
         }
-        forward<M>(in, f);
+        forward<M>(lane, in, f);
       }
     }
     pkts += chunk;
@@ -242,10 +244,10 @@ void Segment::run(uint16_t in, rte_mbuf** pkts, uint16_t n, uint64_t now_ms) {
 // frame cost 13 % of a learned-unicast burst's instructions (callgrind). The FDB applies the
 // port's max-macs and sticky itself, where an entry is added or moves.
 template <TraceMode M>
-[[gnu::always_inline]] inline bool Segment::learn_source(uint16_t in, const Classified& f,
-                                                         uint64_t now_ms) {
+[[gnu::always_inline]] inline bool Segment::learn_source(Lane& lane, uint16_t in,
+                                                         const Classified& f, uint64_t now_ms) {
   if (f.src & 1) {
-    trace_step<M>([&](FrameTrace& t) { trace::not_learned_multicast(t, f.src); });
+    trace_step<M>(lane, [&](FrameTrace& t) { trace::not_learned_multicast(t, f.src); });
     return true;
   }
   const uint64_t src_key = Fdb::key(f.src, f.vlan);
@@ -254,41 +256,41 @@ template <TraceMode M>
     const auto r = fdb_.predict(src_key, in, now_ms, settings_.flap_hold_ms, &evicts);
     if (r.what == Fdb::Learned::added || r.what == Fdb::Learned::moved ||
         r.what == Fdb::Learned::refreshed) {
-      dry_learned_key_ = src_key;
+      lane.dry_learned_key = src_key;
     }
-    return learn_news<M>(in, f, r, evicts, now_ms);
+    return learn_news<M>(lane, in, f, r, evicts, now_ms);
   } else {
     const bool full = M == TraceMode::live && fdb_.size() >= fdb_.limit();
     const auto r = fdb_.learn(src_key, in, now_ms, settings_.flap_hold_ms);
     if (r.what == Fdb::Learned::refreshed) [[likely]] {
-      trace_step<M>([&](FrameTrace& t) { trace_learned(t, f, r, in, false, false); });
+      trace_step<M>(lane, [&](FrameTrace& t) { trace_learned(t, f, r, in, false, false); });
       return true;
     }
-    return learn_news<M>(in, f, r, full && r.what == Fdb::Learned::added, now_ms);
+    return learn_news<M>(lane, in, f, r, full && r.what == Fdb::Learned::added, now_ms);
   }
 }
 
 // What learning something other than a refresh means for the frame: another port's own address
 // (a gateway's, a guest's listed one) claimed here is spoofed; a guarded port may be full.
 template <TraceMode M>
-bool Segment::learn_news(uint16_t in, const Classified& f, Fdb::LearnResult r, bool evicts,
-                         uint64_t now_ms) {
+bool Segment::learn_news(Lane& lane, uint16_t in, const Classified& f, Fdb::LearnResult r,
+                         bool evicts, uint64_t now_ms) {
   Slot& s = *slots_[in];
   constexpr bool dry = M == TraceMode::dry;
-  if (!dry && r.what == Fdb::Learned::moved) note_move(f, in, r, now_ms);
+  if (!dry && r.what == Fdb::Learned::moved) note_move(lane, f, in, r, now_ms);
   switch (r.what) {
     case Fdb::Learned::kept_static:
-      if (r.old_port != in) return refuse_source<M>(s, f, Refusal::pinned, r.old_port);
+      if (r.old_port != in) return refuse_source<M>(lane, s, f, Refusal::pinned, r.old_port);
       break;
     case Fdb::Learned::over_limit:
-      return refuse_source<M>(s, f, Refusal::over_limit);
+      return refuse_source<M>(lane, s, f, Refusal::over_limit);
     case Fdb::Learned::refused:
-      if (s.sticky) return refuse_source<M>(s, f, Refusal::fdb_full);
+      if (s.sticky) return refuse_source<M>(lane, s, f, Refusal::fdb_full);
       break;
     case Fdb::Learned::added:
     case Fdb::Learned::moved:
       if (s.sticky) {
-        trace_step<M>([&](FrameTrace& t) {
+        trace_step<M>(lane, [&](FrameTrace& t) {
           trace::learned_sticky(t, f.src, f.vlan, s.port->name(), fdb_.entries_of(in), s.max_macs,
                                 dry);
         });
@@ -298,7 +300,7 @@ bool Segment::learn_news(uint16_t in, const Classified& f, Fdb::LearnResult r, b
     case Fdb::Learned::refreshed:
       break;
   }
-  trace_step<M>([&](FrameTrace& t) { trace_learned(t, f, r, in, evicts, dry); });
+  trace_step<M>(lane, [&](FrameTrace& t) { trace_learned(t, f, r, in, evicts, dry); });
   return true;
 }
 
@@ -310,26 +312,27 @@ void Segment::trace_learned(FrameTrace& t, const Classified& f, const Fdb::Learn
 }
 
 template <TraceMode M>
-[[gnu::always_inline]] inline bool Segment::learn_guarded(uint16_t in, const Classified& f,
-                                                          uint64_t now_ms) {
+[[gnu::always_inline]] inline bool Segment::learn_guarded(Lane& lane, uint16_t in,
+                                                          const Classified& f, uint64_t now_ms) {
   Slot& s = *slots_[in];
-  if (!source_listed(s, f.src)) return refuse_source<M>(s, f, Refusal::not_listed);
-  return learn_source<M>(in, f, now_ms);
+  if (!source_listed(s, f.src)) return refuse_source<M>(lane, s, f, Refusal::not_listed);
+  return learn_source<M>(lane, in, f, now_ms);
 }
 
 template <TraceMode M>
-bool Segment::refuse_source(Slot& s, const Classified& f, Refusal why, uint16_t holder) {
+bool Segment::refuse_source(Lane& lane, Slot& s, const Classified& f, Refusal why,
+                            uint16_t holder) {
   static constexpr std::array<const char*, 4> kWhy = {
       "not one of the port's macs", "the port holds its max-macs", "pinned to port",
       "the FDB is full of static entries"};
   const Port* at = port(holder);
   const std::string reason = std::string(kWhy[static_cast<size_t>(why)]) +
                              (why == Refusal::pinned && at ? " " + at->name() : "");
-  trace_step<M>([&](FrameTrace& t) {
+  trace_step<M>(lane, [&](FrameTrace& t) {
     trace::source_refused(t, f.src, f.vlan, s.port->name(), reason, s.max_macs);
   });
   if constexpr (M != TraceMode::dry) {
-    if (s.source_log.allow(burst_ms_)) {
+    if (s.source_log.allow(lane.burst_ms)) {
       log(LogLevel::warn,
           "segment %s: port %s: frames from %s in VLAN %u dropped: %s%s "
           "(%lu more refused in the last interval)",
@@ -343,18 +346,18 @@ bool Segment::refuse_source(Slot& s, const Classified& f, Refusal why, uint16_t 
 }
 
 template <TraceMode M>
-bool Segment::storm_admits(Slot& s, StormControl::Kind k) {
+bool Segment::storm_admits(Lane& lane, Slot& s, StormControl::Kind k) {
   const bool ok = M == TraceMode::dry ? s.storm.would_admit(k) : s.storm.admit(k);
   if (ok) return true;
-  trace_step<M>([&](FrameTrace& t) {
+  trace_step<M>(lane, [&](FrameTrace& t) {
     trace::storm(t, s.port->name(), StormControl::name(k), s.storm.limit(k));
   });
-  if constexpr (M != TraceMode::dry) note_storm(s, k);
+  if constexpr (M != TraceMode::dry) note_storm(lane, s, k);
   return false;
 }
 
-void Segment::note_storm(Slot& s, StormControl::Kind k) {
-  if (!s.storm_log.allow(burst_ms_)) return;
+void Segment::note_storm(const Lane& lane, Slot& s, StormControl::Kind k) {
+  if (!s.storm_log.allow(lane.burst_ms)) return;
   log(LogLevel::warn,
       "segment %s: port %s: storm control dropping %s frames over %u a second "
       "(%lu dropped so far)",
@@ -362,57 +365,58 @@ void Segment::note_storm(Slot& s, StormControl::Kind k) {
       s.storm.limit(k), static_cast<unsigned long>(s.storm.refused(k)));
 }
 
-void Segment::note_move(const Classified& f, uint16_t in, const Fdb::LearnResult& r,
+void Segment::note_move(Lane& lane, const Classified& f, uint16_t in, const Fdb::LearnResult& r,
                         uint64_t now_ms) {
   if (!r.flapping) return;
-  ++counters_.flap_events;
-  if (!flap_log_.allow(now_ms)) return;
+  ++lane.counters_.flap_events;
+  if (!lane.flap_log.allow(now_ms)) return;
   const Port* from = port(r.old_port);
   log(LogLevel::warn,
       "segment %s: MAC %s in VLAN %u is flapping between ports %s and %s "
       "(%lu more flap events in the last interval)",
       name().c_str(), MacAddr(f.src).str().c_str(), f.vlan, from ? from->name().c_str() : "?",
-      port(in)->name().c_str(), static_cast<unsigned long>(flap_log_.suppressed()));
+      port(in)->name().c_str(), static_cast<unsigned long>(lane.flap_log.suppressed()));
 }
 
 template <TraceMode M>
-[[gnu::always_inline]] inline void Segment::forward(uint16_t in, const Classified& f) {
+[[gnu::always_inline]] inline void Segment::forward(Lane& lane, uint16_t in, const Classified& f) {
   constexpr bool dry = M == TraceMode::dry;
   if (f.dst & 1) {
-    if constexpr (!dry) ++counters_.flooded;
-    flood<M>(in, f, flood_sets_[f.vlan]);
+    if constexpr (!dry) ++lane.counters_.flooded;
+    flood<M>(lane, in, f, flood_sets_[f.vlan]);
     return;
   }
   const uint64_t dst_key = Fdb::key(f.dst, f.vlan);
   uint16_t out = fdb_.lookup(dst_key);
   // Had the synthetic frame's source been learned, a frame to itself would find it.
   if constexpr (dry) {
-    if (dst_key == dry_learned_key_) out = in;
+    if (dst_key == lane.dry_learned_key) out = in;
   }
   if (out == kNoPort) {
     Slot& ingress = *slots_[in];
-    if (ingress.storm.active() && !storm_admits<M>(ingress, StormControl::unknown)) [[unlikely]] {
-      drop<M>(ingress, f.m, DropReason::storm, TapPoint::received);
+    if (ingress.storm.active() && !storm_admits<M>(lane, ingress, StormControl::unknown))
+        [[unlikely]] {
+      drop<M>(lane, ingress, f.m, DropReason::storm, TapPoint::received);
       return;
     }
     if constexpr (!dry) {
-      ++counters_.flooded;
-      ++counters_.unknown;
+      ++lane.counters_.flooded;
+      ++lane.counters_.unknown;
     }
-    flood<M>(in, f, flood_sets_[f.vlan]);
+    flood<M>(lane, in, f, flood_sets_[f.vlan]);
     return;
   }
   Slot& ingress = *slots_[in];
-  trace_step<M>([&](FrameTrace& t) { trace::hit(t, f.dst, f.vlan, port(out)->name()); });
+  trace_step<M>(lane, [&](FrameTrace& t) { trace::hit(t, f.dst, f.vlan, port(out)->name()); });
   if (out == in) {
-    trace_step<M>([&](FrameTrace& t) { trace::hairpin(t, ingress.port->name()); });
-    drop<M>(ingress, f.m, DropReason::hairpin, TapPoint::received);
+    trace_step<M>(lane, [&](FrameTrace& t) { trace::hairpin(t, ingress.port->name()); });
+    drop<M>(lane, ingress, f.m, DropReason::hairpin, TapPoint::received);
     return;
   }
   Slot& egress = *slots_[out];
   const bool allowed =
       settings_.policy.matrix.allows(ingress.role, egress.role) && !egress.mirror_output;
-  trace_step<M>([&](FrameTrace& t) {
+  trace_step<M>(lane, [&](FrameTrace& t) {
     if (egress.mirror_output) {
       trace::to_mirror_output(t, egress.port->name());
     } else {
@@ -421,36 +425,36 @@ template <TraceMode M>
     }
   });
   if (!allowed) {
-    drop<M>(ingress, f.m, DropReason::policy, TapPoint::received);
+    drop<M>(lane, ingress, f.m, DropReason::policy, TapPoint::received);
     return;
   }
   // The FDB was learned under the old VLAN settings only until the port's flush; re-check
   // anyway, as a Linux bridge's should_deliver() does, so no entry can leak a VLAN.
   if (!egress.vlan.member.test(f.vlan)) {
-    trace_step<M>([&](FrameTrace& t) { trace::not_in_vlan(t, egress.port->name(), f.vlan); });
-    drop<M>(ingress, f.m, DropReason::vlan, TapPoint::received);
+    trace_step<M>(lane, [&](FrameTrace& t) { trace::not_in_vlan(t, egress.port->name(), f.vlan); });
+    drop<M>(lane, ingress, f.m, DropReason::vlan, TapPoint::received);
     return;
   }
   if (f.payload > egress.mtu) {
-    trace_step<M>([&](FrameTrace& t) {
+    trace_step<M>(lane, [&](FrameTrace& t) {
       trace::oversize(t, egress.port->name(), f.payload, egress.mtu, true, true);
     });
-    drop<M>(egress, f.m, DropReason::oversize, TapPoint::sent);
+    drop<M>(lane, egress, f.m, DropReason::oversize, TapPoint::sent);
     return;
   }
   const bool want_tag = egress.vlan.egress_tagged.test(f.vlan);
   // Most frames leave as they came: that test inline, the conversion a call.
   rte_mbuf* m = form_matches(f.tagged, f.priority, want_tag)
                     ? f.m
-                    : in_form<M>(f, {.tagged = want_tag, .may_modify = true});
+                    : in_form<M>(lane, f, {.tagged = want_tag, .may_modify = true});
   if (m == nullptr) {
-    trace_step<M>([&](FrameTrace& t) { trace::no_buffer(t, egress.port->name(), true); });
-    drop<M>(egress, f.m, DropReason::no_buffer, TapPoint::sent);
+    trace_step<M>(lane, [&](FrameTrace& t) { trace::no_buffer(t, egress.port->name(), true); });
+    drop<M>(lane, egress, f.m, DropReason::no_buffer, TapPoint::sent);
     return;
   }
-  trace_step<M>([&](FrameTrace&) { trace_egress<M>(f, {out}, m, want_tag, true); });
+  trace_step<M>(lane, [&](FrameTrace&) { trace_egress<M>(lane, f, {out}, m, want_tag, true); });
   if (m != f.m) rte_pktmbuf_free(f.m);
-  enqueue<M>(out, m);
+  enqueue<M>(lane, out, m);
 }
 
 namespace {
@@ -468,13 +472,13 @@ trace::Egress predict_egress(const Classified& f, bool want_tag, bool may_modify
 }  // namespace
 
 template <TraceMode M>
-void Segment::trace_egress(const Classified& f, const std::vector<uint16_t>& outs, rte_mbuf* m,
-                           bool want_tag, bool may_modify) {
-  FrameTrace& t = *tracing_;
+void Segment::trace_egress(const Lane& lane, const Classified& f, const std::vector<uint16_t>& outs,
+                           rte_mbuf* m, bool want_tag, bool may_modify) {
+  FrameTrace& t = *lane.tracing;
   const bool hub = settings_.forwarding == Forwarding::hub;
   trace::Egress how;
   if constexpr (M == TraceMode::dry) {
-    how = predict_egress(f, want_tag, may_modify, dry_shared_);
+    how = predict_egress(f, want_tag, may_modify, lane.dry_shared);
   } else {
     how = m != f.m                                       ? trace::Egress::copied
           : form_matches(f.tagged, f.priority, want_tag) ? trace::Egress::as_received
@@ -491,7 +495,7 @@ void Segment::trace_egress(const Classified& f, const std::vector<uint16_t>& out
 }
 
 template <TraceMode M>
-rte_mbuf* Segment::in_form(const Classified& f, EgressForm form) {
+rte_mbuf* Segment::in_form(Lane& lane, const Classified& f, EgressForm form) {
   const bool want_tag = form.tagged;
   // A synthetic frame stays as it is; its trace says what would have been done to it.
   if constexpr (M == TraceMode::dry) return f.m;
@@ -501,7 +505,7 @@ rte_mbuf* Segment::in_form(const Classified& f, EgressForm form) {
   }
   rte_mbuf* c = rte_pktmbuf_copy(f.m, f.m->pool, 0, UINT32_MAX);
   if (c == nullptr) return nullptr;
-  ++counters_.copies;
+  ++lane.counters_.copies;
   if (!convert(c, f.tagged, want_tag, f.vlan)) {
     rte_pktmbuf_free(c);
     return nullptr;
@@ -513,24 +517,25 @@ rte_mbuf* Segment::in_form(const Classified& f, EgressForm form) {
 // larger than some recipient's MTU: found once a burst for each VLAN it floods in, as netmap's
 // VALE does, not once a frame. A traced frame takes the long way, which says why of each port.
 template <TraceMode M>
-void Segment::flood(uint16_t in, const Classified& f, const std::vector<uint16_t>& members) {
+void Segment::flood(Lane& lane, uint16_t in, const Classified& f,
+                    const std::vector<uint16_t>& members) {
   const bool hub = settings_.forwarding == Forwarding::hub;
-  trace_step<M>([&](FrameTrace& t) {
+  trace_step<M>(lane, [&](FrameTrace& t) {
     if (hub) return;  // said by run()
     const bool member = std::binary_search(members.begin(), members.end(), in);
     trace::flood(t, f.dst, f.vlan, members.size() - (member ? 1 : 0));
   });
   const uint32_t key = hub ? kHubGroups : f.vlan;
-  if (M != TraceMode::off || flood_groups_for_ != key) {
-    group_flood<M>(in, f, members, M != TraceMode::off);
-    flood_groups_for_ = M == TraceMode::off ? key : kNoGroups;
+  if (M != TraceMode::off || lane.flood_groups_for != key) {
+    group_flood<M>(lane, in, f, members, M != TraceMode::off);
+    lane.flood_groups_for = M == TraceMode::off ? key : kNoGroups;
   }
-  if (M == TraceMode::off && f.payload > flood_groups_.min_mtu) [[unlikely]] {
-    group_flood<M>(in, f, members, true);
-    flood_groups_for_ = kNoGroups;
+  if (M == TraceMode::off && f.payload > lane.flood_groups.min_mtu) [[unlikely]] {
+    group_flood<M>(lane, in, f, members, true);
+    lane.flood_groups_for = kNoGroups;
   }
-  const std::vector<uint16_t>& untagged = flood_groups_.untagged;
-  const std::vector<uint16_t>& tagged = flood_groups_.tagged;
+  const std::vector<uint16_t>& untagged = lane.flood_groups.untagged;
+  const std::vector<uint16_t>& tagged = lane.flood_groups.tagged;
   const bool to_untagged = !untagged.empty();
   const bool to_tagged = !tagged.empty();
   rte_mbuf* for_untagged = nullptr;
@@ -545,40 +550,40 @@ void Segment::flood(uint16_t in, const Classified& f, const std::vector<uint16_t
     // original is changed in place for the untagged one.
     if (form_matches(f.tagged, f.priority, true)) {
       for_tagged = f.m;
-      for_untagged = in_form<M>(f, {.tagged = false, .may_modify = false});
+      for_untagged = in_form<M>(lane, f, {.tagged = false, .may_modify = false});
       untagged_may_modify = false;
     } else {
-      for_tagged = in_form<M>(f, {.tagged = true, .may_modify = false});
+      for_tagged = in_form<M>(lane, f, {.tagged = true, .may_modify = false});
       tagged_may_modify = false;
-      for_untagged = in_form<M>(f, {.tagged = false, .may_modify = true});
+      for_untagged = in_form<M>(lane, f, {.tagged = false, .may_modify = true});
     }
   } else if (to_untagged) {
-    for_untagged = in_form<M>(f, {.tagged = false, .may_modify = true});
+    for_untagged = in_form<M>(lane, f, {.tagged = false, .may_modify = true});
   } else if (to_tagged) {
-    for_tagged = in_form<M>(f, {.tagged = true, .may_modify = true});
+    for_tagged = in_form<M>(lane, f, {.tagged = true, .may_modify = true});
   }
-  trace_step<M>([&](FrameTrace&) {
-    trace_egress<M>(f, untagged, for_untagged, false, untagged_may_modify);
-    trace_egress<M>(f, tagged, for_tagged, true, tagged_may_modify);
+  trace_step<M>(lane, [&](FrameTrace&) {
+    trace_egress<M>(lane, f, untagged, for_untagged, false, untagged_may_modify);
+    trace_egress<M>(lane, f, tagged, for_tagged, true, tagged_may_modify);
   });
   if constexpr (M != TraceMode::dry) {
     const bool original_used =
         (to_untagged && for_untagged == f.m) || (to_tagged && for_tagged == f.m);
     if (!original_used) rte_pktmbuf_free(f.m);
   }
-  deliver_group<M>(untagged, for_untagged);
-  deliver_group<M>(tagged, for_tagged);
+  deliver_group<M>(lane, untagged, for_untagged);
+  deliver_group<M>(lane, tagged, for_tagged);
 }
 
 // Splits the members by the form they take the frame in, leaving out the ingress port and
 // those the policy forbids; with `check_mtu`, also those the frame is too large for (counted).
 template <TraceMode M>
-void Segment::group_flood(uint16_t in, const Classified& f, const std::vector<uint16_t>& members,
-                          bool check_mtu) {
+void Segment::group_flood(Lane& lane, uint16_t in, const Classified& f,
+                          const std::vector<uint16_t>& members, bool check_mtu) {
   const Slot& ingress = *slots_[in];
   const bool hub = settings_.forwarding == Forwarding::hub;
   const RoleMatrix& matrix = settings_.policy.matrix;
-  FloodGroups& g = flood_groups_;
+  FloodGroups& g = lane.flood_groups;
   g.untagged.clear();
   g.tagged.clear();
   g.min_mtu = UINT32_MAX;
@@ -586,13 +591,13 @@ void Segment::group_flood(uint16_t in, const Classified& f, const std::vector<ui
     if (out == in) continue;
     const Slot& egress = *slots_[out];
     const bool allowed = matrix.allows(ingress.role, egress.role);
-    trace_step<M>([&](FrameTrace& t) {
+    trace_step<M>(lane, [&](FrameTrace& t) {
       trace::policy(t, egress.port->name(), ingress.role, egress.role, allowed, settings_.policy,
                     false);
     });
     if (!allowed) continue;
     if (check_mtu && f.payload > egress.mtu) {
-      trace_step<M>([&](FrameTrace& t) {
+      trace_step<M>(lane, [&](FrameTrace& t) {
         trace::oversize(t, egress.port->name(), f.payload, egress.mtu, true, false);
       });
       note_drop<M>(egress, f.m, DropReason::oversize, TapPoint::sent);
@@ -606,7 +611,7 @@ void Segment::group_flood(uint16_t in, const Classified& f, const std::vector<ui
 }
 
 template <TraceMode M>
-void Segment::deliver_group(const std::vector<uint16_t>& outs, rte_mbuf* m) {
+void Segment::deliver_group(Lane& lane, const std::vector<uint16_t>& outs, rte_mbuf* m) {
   if (outs.empty()) return;
   if (m == nullptr) {
     for (uint16_t out : outs)
@@ -619,46 +624,54 @@ void Segment::deliver_group(const std::vector<uint16_t>& outs, rte_mbuf* m) {
     if (outs.size() > 1) rte_pktmbuf_refcnt_update(m, static_cast<int16_t>(outs.size() - 1));
   }
   for (uint16_t out : outs)
-    enqueue<M>(out, m);
+    enqueue<M>(lane, out, m);
 }
 
 // Inlined into its callers here: as a call it was 26 instructions a learned-unicast frame.
 template <TraceMode M>
-[[gnu::always_inline]] inline void Segment::enqueue(uint16_t out, rte_mbuf* m) {
-  Slot& s = *slots_[out];
-  if (!s.mirror_sent.empty()) {
-    trace_step<M>(
-        [&](FrameTrace& t) { trace_mirrors(t, s, s.mirror_sent, m, false, M == TraceMode::dry); });
+[[gnu::always_inline]] inline void Segment::enqueue(Lane& lane, uint16_t out, rte_mbuf* m) {
+  if constexpr (M != TraceMode::off) {
+    const Slot& s = *slots_[out];
+    if (!s.mirror_sent.empty()) {
+      trace_step<M>(lane, [&](FrameTrace& t) {
+        trace_mirrors(t, s, s.mirror_sent, m, false, M == TraceMode::dry);
+      });
+    }
+    if constexpr (M == TraceMode::dry) {
+      trace_step<M>(lane, [&](FrameTrace& t) {
+        trace::transmitted(t, s.port->name(), trace::TxResult::would_send);
+      });
+      return;
+    }
   }
-  if constexpr (M == TraceMode::dry) {
-    trace_step<M>(
-        [&](FrameTrace& t) { trace::transmitted(t, s.port->name(), trace::TxResult::would_send); });
-    return;
-  }
-  if (!s.dirty) {
-    s.dirty = true;
-    dirty_.push_back(out);
+  Lane::TxQueue& q = lane.tx[out];
+  if (!q.dirty) {
+    q.dirty = true;
+    lane.dirty.push_back(out);
   }
   if constexpr (M == TraceMode::live) {
-    if (tracing_ != nullptr) note_traced_tx(s);
+    if (lane.tracing != nullptr) note_traced_tx(lane, out);
   }
-  s.tx[s.tx_n++] = m;
-  if (s.tx_n == kTxBurstMax) transmit(s);
+  q.mbufs[q.n++] = m;
+  if (q.n == kTxBurstMax) transmit(lane, out);
 }
 
-void Segment::transmit(Slot& s) {
-  const uint16_t n = s.tx_n;
+void Segment::transmit(Lane& lane, uint16_t id) {
+  Slot& s = *slots_[id];
+  Lane::TxQueue& q = lane.tx[id];
+  const uint16_t n = q.n;
   uint32_t lengths[kTxBurstMax];
   for (uint16_t i = 0; i < n; ++i)
-    lengths[i] = s.tx[i]->pkt_len;
-  s.tx_n = 0;
+    lengths[i] = q.mbufs[i]->pkt_len;
+  q.n = 0;
   if (!s.taps.empty()) [[unlikely]] {
     for (PortTap* tap : s.taps)
-      tap->frames(TapPoint::sent, s.tx.data(), n);
+      tap->frames(TapPoint::sent, q.mbufs.data(), n);
   }
   if (!s.mirror_sent.empty()) [[unlikely]]
-    mirror(s, s.mirror_sent, s.tx.data(), n);
-  const uint16_t sent = s.traced_tx == 0 ? s.port->transmit(s.tx.data(), n) : transmit_traced(s, n);
+    mirror(lane, s, s.mirror_sent, q.mbufs.data(), n);
+  const uint16_t sent =
+      q.traced == 0 ? s.port->transmit(q.mbufs.data(), n) : transmit_traced(lane, id, n);
   PortCounters& c = s.port->counters();
   c.out_packets += sent;
   for (uint16_t i = 0; i < sent; ++i)
@@ -666,8 +679,8 @@ void Segment::transmit(Slot& s) {
 }
 
 template <TraceMode M>
-void Segment::drop(Slot& s, rte_mbuf* m, DropReason why, TapPoint where) {
-  trace_step<M>([&](FrameTrace& t) { t.dropped = why; });
+void Segment::drop(Lane& lane, Slot& s, rte_mbuf* m, DropReason why, TapPoint where) {
+  trace_step<M>(lane, [&](FrameTrace& t) { t.dropped = why; });
   // A synthetic frame is the caller's, and counts nowhere.
   if constexpr (M == TraceMode::dry) return;
   note_drop<M>(s, m, why, where);
@@ -688,14 +701,15 @@ FrameTrace Segment::explain(uint16_t id, rte_mbuf* m, uint64_t now_ms) {
   if (!port(id)) throw ConfigError("no such port");
   FrameTrace t;
   trace::begin(t, name(), port(id)->name(), m, true);
-  tracing_ = &t;
-  dry_learned_key_ = ~uint64_t{0};
+  // A lane of its own: a dry run changes nothing the datapath's lanes hold.
+  Lane lane(0);
+  lane.tracing = &t;
+  lane.dry_learned_key = ~uint64_t{0};
   // A mirror of what the port receives holds a one-buffer frame by reference (mirror.cpp); as
   // near as the trace can say without choosing by the mirror's VLANs.
-  dry_shared_ = !slots_[id]->mirror_received.empty() && m->nb_segs == 1;
+  lane.dry_shared = !slots_[id]->mirror_received.empty() && m->nb_segs == 1;
   rte_mbuf* one[1] = {m};
-  run<TraceMode::dry>(id, one, 1, now_ms);
-  tracing_ = nullptr;
+  run<TraceMode::dry>(lane, id, one, 1, now_ms);
   trace::finish(t);
   return t;
 }
@@ -703,21 +717,22 @@ FrameTrace Segment::explain(uint16_t id, rte_mbuf* m, uint64_t now_ms) {
 // Each instance of the pipeline as an ordinary function of this file, not a template's
 // throw-away copy: the compiler then weighs inlining it as it did before traces existed.
 #define VSWITCH_PIPELINE_INSTANCE(M)                                                               \
-  template void Segment::run<M>(uint16_t, rte_mbuf**, uint16_t, uint64_t);                         \
-  template bool Segment::learn_source<M>(uint16_t, const Classified&, uint64_t);                   \
-  template bool Segment::learn_guarded<M>(uint16_t, const Classified&, uint64_t);                  \
-  template bool Segment::learn_news<M>(uint16_t, const Classified&, Fdb::LearnResult, bool,        \
+  template void Segment::run<M>(Lane&, uint16_t, rte_mbuf**, uint16_t, uint64_t);                  \
+  template bool Segment::learn_source<M>(Lane&, uint16_t, const Classified&, uint64_t);            \
+  template bool Segment::learn_guarded<M>(Lane&, uint16_t, const Classified&, uint64_t);           \
+  template bool Segment::learn_news<M>(Lane&, uint16_t, const Classified&, Fdb::LearnResult, bool, \
                                        uint64_t);                                                  \
-  template bool Segment::refuse_source<M>(Slot&, const Classified&, Refusal, uint16_t);            \
-  template bool Segment::storm_admits<M>(Slot&, StormControl::Kind);                               \
-  template void Segment::forward<M>(uint16_t, const Classified&);                                  \
-  template void Segment::flood<M>(uint16_t, const Classified&, const std::vector<uint16_t>&);      \
-  template void Segment::group_flood<M>(uint16_t, const Classified&, const std::vector<uint16_t>&, \
-                                        bool);                                                     \
-  template rte_mbuf* Segment::in_form<M>(const Classified&, EgressForm);                           \
-  template void Segment::deliver_group<M>(const std::vector<uint16_t>&, rte_mbuf*);                \
-  template void Segment::enqueue<M>(uint16_t, rte_mbuf*);                                          \
-  template void Segment::drop<M>(Slot&, rte_mbuf*, DropReason, TapPoint);                          \
+  template bool Segment::refuse_source<M>(Lane&, Slot&, const Classified&, Refusal, uint16_t);     \
+  template bool Segment::storm_admits<M>(Lane&, Slot&, StormControl::Kind);                        \
+  template void Segment::forward<M>(Lane&, uint16_t, const Classified&);                           \
+  template void Segment::flood<M>(Lane&, uint16_t, const Classified&,                              \
+                                  const std::vector<uint16_t>&);                                   \
+  template void Segment::group_flood<M>(Lane&, uint16_t, const Classified&,                        \
+                                        const std::vector<uint16_t>&, bool);                       \
+  template rte_mbuf* Segment::in_form<M>(Lane&, const Classified&, EgressForm);                    \
+  template void Segment::deliver_group<M>(Lane&, const std::vector<uint16_t>&, rte_mbuf*);         \
+  template void Segment::enqueue<M>(Lane&, uint16_t, rte_mbuf*);                                   \
+  template void Segment::drop<M>(Lane&, Slot&, rte_mbuf*, DropReason, TapPoint);                   \
   template void Segment::note_drop<M>(const Slot&, const rte_mbuf*, DropReason, TapPoint);
 VSWITCH_PIPELINE_INSTANCE(TraceMode::off)
 VSWITCH_PIPELINE_INSTANCE(TraceMode::live)

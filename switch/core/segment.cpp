@@ -12,17 +12,43 @@ std::string_view to_string(Forwarding f) {
   return f == Forwarding::hub ? "hub" : "switch";
 }
 
+// Sized for the segment's most ports, so that the datapath never grows these.
+Segment::Lane::Lane(uint16_t max_ports) {
+  dirty.reserve(max_ports);
+  flood_groups.untagged.reserve(max_ports);
+  flood_groups.tagged.reserve(max_ports);
+}
+
 Segment::Segment(SegmentSettings settings)
     : settings_(std::move(settings)), fdb_(settings_.fdb_limit), flood_sets_(kVlanCount) {
-  dirty_.reserve(settings_.max_ports);
-  flood_groups_.untagged.reserve(settings_.max_ports);
-  flood_groups_.tagged.reserve(settings_.max_ports);
+  add_lane();
 }
 
 Segment::~Segment() {
-  for (auto& s : slots_) {
-    if (s && s->tx_n > 0) rte_pktmbuf_free_bulk(s->tx.data(), s->tx_n);
+  for (auto& lane : lanes_) {
+    for (Lane::TxQueue& q : lane->tx) {
+      if (q.n > 0) rte_pktmbuf_free_bulk(q.mbufs.data(), q.n);
+    }
   }
+}
+
+Segment::Lane& Segment::add_lane() {
+  auto lane = std::make_unique<Lane>(settings_.max_ports);
+  lane->tx.resize(slots_.size());
+  lanes_.push_back(std::move(lane));
+  return *lanes_.back();
+}
+
+SegmentCounters Segment::counters() const {
+  SegmentCounters sum;
+  for (const auto& lane : lanes_) {
+    const SegmentCounters& c = lane->counters();
+    sum.flooded += c.flooded;
+    sum.unknown += c.unknown;
+    sum.flap_events += c.flap_events;
+    sum.copies += c.copies;
+  }
+  return sum;
 }
 
 void Segment::check(const PortSettings& s) const {
@@ -64,7 +90,11 @@ uint16_t Segment::attach(std::unique_ptr<Port> port) {
     throw ConfigError("segment " + name() + " is full (" + std::to_string(settings_.max_ports) +
                       " ports)");
   }
-  if (id == slots_.size()) slots_.emplace_back();
+  if (id == slots_.size()) {
+    slots_.emplace_back();
+    for (auto& lane : lanes_)
+      lane->tx.resize(slots_.size());
+  }
   auto slot = std::make_unique<Slot>();
   slot->vlan = PortVlan::from(port->settings().vlan);
   slot->role = port->settings().role;
@@ -110,14 +140,17 @@ size_t Segment::flush_fdb(uint16_t id) {
 std::unique_ptr<Port> Segment::detach(uint16_t id) {
   if (!port(id)) return nullptr;
   Slot& s = *slots_[id];
-  if (s.traced_tx != 0) resolve_traced_tx(s, 0, false, true);
-  if (s.tx_n > 0) {
-    s.port->counters().drop(DropReason::tx_error, s.tx_n);
-    rte_pktmbuf_free_bulk(s.tx.data(), s.tx_n);
-    s.tx_n = 0;
+  for (auto& lane : lanes_) {
+    Lane::TxQueue& q = lane->tx[id];
+    if (q.traced != 0) resolve_traced_tx(*lane, id, 0, false, true);
+    if (q.n > 0) {
+      s.port->counters().drop(DropReason::tx_error, q.n);
+      rte_pktmbuf_free_bulk(q.mbufs.data(), q.n);
+      q.n = 0;
+    }
+    std::erase(lane->dirty, id);
+    q.dirty = false;
   }
-  std::erase(dirty_, id);
-  s.dirty = false;
   fdb_.flush_port(id);
   for (PortTap* tap : s.taps)
     tap->detached();
@@ -219,14 +252,15 @@ void Segment::remove_tap(uint16_t id, PortTap* tap) {
   if (port(id)) std::erase(slots_[id]->taps, tap);
 }
 
-void Segment::flush() {
+void Segment::flush(Lane& lane) {
   // By index: a mirror of what one port sends adds its output port to the list.
-  for (size_t i = 0; i < dirty_.size(); ++i) {
-    Slot& s = *slots_[dirty_[i]];
-    s.dirty = false;
-    if (s.tx_n > 0) transmit(s);
+  for (size_t i = 0; i < lane.dirty.size(); ++i) {
+    const uint16_t id = lane.dirty[i];
+    Lane::TxQueue& q = lane.tx[id];
+    q.dirty = false;
+    if (q.n > 0) transmit(lane, id);
   }
-  dirty_.clear();
+  lane.dirty.clear();
 }
 
 void Segment::age(uint64_t now_ms) {

@@ -19,50 +19,57 @@ void Segment::add_trace(uint16_t id, TraceSink* sink) {
 
 void Segment::remove_trace(uint16_t id, TraceSink* sink) {
   // Its frames still in flight finish without it.
-  for (OpenTrace& o : open_traces_) {
-    if (o.sink == sink) o.sink = nullptr;
+  for (auto& lane : lanes_) {
+    for (OpenTrace& o : lane->open_traces) {
+      if (o.sink == sink) o.sink = nullptr;
+    }
   }
   if (port(id) && slots_[id]->trace == sink) slots_[id]->trace = nullptr;
-  settle_traces();
+  for (auto& lane : lanes_)
+    settle_traces(*lane);
 }
 
-FrameTrace* Segment::open_trace(Slot& s, rte_mbuf* m) {
+FrameTrace* Segment::open_trace(Lane& lane, Slot& s, rte_mbuf* m) {
   if (!s.trace->wants(m)) return nullptr;
-  OpenTrace& o = open_traces_.emplace_back();
+  OpenTrace& o = lane.open_traces.emplace_back();
   o.sink = s.trace;
   trace::begin(o.trace, name(), s.port->name(), m, false);
   return &o.trace;
 }
 
-void Segment::end_traced_burst() {
-  tracing_ = nullptr;
-  for (OpenTrace& o : open_traces_)
+void Segment::end_traced_burst(Lane& lane) {
+  lane.tracing = nullptr;
+  for (OpenTrace& o : lane.open_traces)
     o.processed = true;
-  settle_traces();
+  settle_traces(lane);
 }
 
-void Segment::note_traced_tx(Slot& s) {
-  for (auto it = open_traces_.rbegin(); it != open_traces_.rend(); ++it) {
-    if (&it->trace != tracing_) continue;
+void Segment::note_traced_tx(Lane& lane, uint16_t out) {
+  Lane::TxQueue& q = lane.tx[out];
+  for (auto it = lane.open_traces.rbegin(); it != lane.open_traces.rend(); ++it) {
+    if (&it->trace != lane.tracing) continue;
     ++it->pending;
-    traced_tx_.push_back({&s, s.tx_n, &*it});
-    ++s.traced_tx;
+    lane.traced_tx.push_back({out, q.n, &*it});
+    ++q.traced;
     return;
   }
 }
 
-uint16_t Segment::transmit_traced(Slot& s, uint16_t n) {
+uint16_t Segment::transmit_traced(Lane& lane, uint16_t id, uint16_t n) {
   // The plug counts what it could not send by reason; the difference says which it was.
-  const PortCounters& c = s.port->counters();
+  Port& port = *slots_[id]->port;
+  const PortCounters& c = port.counters();
   const uint64_t full_before = c.dropped(DropReason::tx_full);
-  const uint16_t sent = s.port->transmit(s.tx.data(), n);
-  resolve_traced_tx(s, sent, c.dropped(DropReason::tx_full) > full_before, false);
+  const uint16_t sent = port.transmit(lane.tx[id].mbufs.data(), n);
+  resolve_traced_tx(lane, id, sent, c.dropped(DropReason::tx_full) > full_before, false);
   return sent;
 }
 
-void Segment::resolve_traced_tx(Slot& s, uint16_t sent, bool plug_full, bool port_left) {
-  for (const TracedTx& p : traced_tx_) {
-    if (p.slot != &s) continue;
+void Segment::resolve_traced_tx(Lane& lane, uint16_t id, uint16_t sent, bool plug_full,
+                                bool port_left) {
+  const Slot& s = *slots_[id];
+  for (const TracedTx& p : lane.traced_tx) {
+    if (p.port != id) continue;
     using trace::TxResult;
     const TxResult r = port_left        ? TxResult::port_left
                        : p.index < sent ? TxResult::sent
@@ -71,20 +78,20 @@ void Segment::resolve_traced_tx(Slot& s, uint16_t sent, bool plug_full, bool por
     trace::transmitted(p.open->trace, s.port->name(), r);
     --p.open->pending;
   }
-  std::erase_if(traced_tx_, [&](const TracedTx& p) { return p.slot == &s; });
-  s.traced_tx = 0;
-  settle_traces();
+  std::erase_if(lane.traced_tx, [&](const TracedTx& p) { return p.port == id; });
+  lane.tx[id].traced = 0;
+  settle_traces(lane);
 }
 
-void Segment::settle_traces() {
-  while (!open_traces_.empty() && open_traces_.front().processed &&
-         open_traces_.front().pending == 0) {
-    OpenTrace& o = open_traces_.front();
+void Segment::settle_traces(Lane& lane) {
+  while (!lane.open_traces.empty() && lane.open_traces.front().processed &&
+         lane.open_traces.front().pending == 0) {
+    OpenTrace& o = lane.open_traces.front();
     if (o.sink != nullptr) {
       trace::finish(o.trace);
       o.sink->traced(o.trace);
     }
-    open_traces_.pop_front();
+    lane.open_traces.pop_front();
   }
 }
 
