@@ -9,8 +9,18 @@
 //
 // The limit bounds the table, it does not size it: both arrays start with room for a few hundred
 // entries and double as entries are learned, so a large limit costs memory only once it is used.
+//
+// Several datapath threads may share one FDB (share()): lookups and the learning of a known
+// address on its own port take no lock and write nothing; what changes the table (a new
+// address, a move, the once-a-second refresh, and every other change) takes the FDB's lock, as
+// VPP and Open vSwitch write their tables only when something is new. A reader can meet a slot
+// while a writer changes it: a slot is two words, the key and what it maps to, and a reader
+// trusts what it read only if the key is the same after it (writers clear a slot's key before
+// they give it another entry); otherwise, or while an entry is shifted past its probe, the
+// lookup misses, and a miss floods, as it would for an address not yet learned.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -71,30 +81,29 @@ class Fdb {
   bool large() const { return slots_.size() * sizeof(Slot) > (1u << 20); }
 
   uint16_t lookup(uint64_t key) const {
-    const uint64_t want = key | kUsed;
-    for (size_t i = home(key);; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
-      if (s.key == want) return s.port;
-      if (s.key == 0) return kNoPort;
-    }
+    const uint64_t meta = read(key);
+    return meta == kMissing ? kNoPort : port_of(meta);
   }
 
   // now_ms: a monotonic millisecond clock. The common case, a known address seen again on its
   // port within the same second, reads one slot and writes nothing.
   LearnResult learn(uint64_t key, uint16_t port, uint64_t now_ms, uint32_t hold_ms) {
-    const uint64_t want = key | kUsed;
-    for (size_t i = home(key);; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
-      if (s.key == want) {
-        if (s.port == port && s.seen_s == static_cast<uint32_t>(now_ms / 1000) &&
-            !(s.flags & kStatic)) {
-          return {Learned::refreshed};
-        }
-        return learn_known(static_cast<uint32_t>(i), port, now_ms, hold_ms);
+    const uint64_t meta = read(key);
+    if (meta != kMissing) {
+      // A static entry stays where it is, whoever claims it.
+      if (flags_of(meta) & kStatic) return {Learned::kept_static, port_of(meta)};
+      if (port_of(meta) == port && seen_of(meta) == static_cast<uint32_t>(now_ms / 1000)) {
+        return {Learned::refreshed};
       }
-      if (s.key == 0) return learn_new(key, port, now_ms);
     }
+    return learn_locked(key, port, now_ms, hold_ms);
   }
+
+  // From now on other threads may look up and learn at the same time as this one. The table
+  // takes its full size at once, since a table that grows is a table that moves under its
+  // readers; what still rebuilds it (flush_all(), set_limit()) must then be called while no
+  // other thread uses the FDB.
+  void share();
 
   // What learn() would do, doing nothing (a synthetic trace); `evicts` says whether a new entry
   // would push out another.
@@ -112,7 +121,7 @@ class Fdb {
   void for_each(uint64_t now_ms, const std::function<void(const Entry&)>& fn) const;
   std::optional<Entry> find(uint64_t key, uint64_t now_ms) const;
 
-  size_t size() const { return size_; }
+  size_t size() const { return size_.load(std::memory_order_relaxed); }
   uint32_t limit() const { return limit_; }
   // What no longer fits is evicted by the usual rule; the table is then rebuilt for what it holds.
   void set_limit(uint32_t limit);
@@ -130,15 +139,52 @@ class Fdb {
   static constexpr uint64_t kUsed = uint64_t{1} << 63;
   static constexpr uint32_t kNil = 0xffffffff;
   static constexpr uint8_t kStatic = 1;
+  static constexpr uint64_t kMissing = ~uint64_t{0};  // read(): no such key (never a meta word)
 
-  struct Slot {    // hot: all a lookup reads
-    uint64_t key;  // key | kUsed, or 0 when empty
-    uint16_t port;
-    uint8_t flags;
-    uint8_t pad;
-    uint32_t seen_s;
+  struct Slot {     // hot: all a lookup reads
+    uint64_t key;   // key | kUsed, or 0 when empty
+    uint64_t meta;  // port (bits 0-15), flags (16-23), seen_s (32-63)
   };
   static_assert(sizeof(Slot) == 16);
+  static uint64_t make_meta(uint16_t port, uint8_t flags, uint32_t seen_s) {
+    return port | uint64_t{flags} << 16 | uint64_t{seen_s} << 32;
+  }
+  static uint16_t port_of(uint64_t meta) { return static_cast<uint16_t>(meta); }
+  static uint8_t flags_of(uint64_t meta) { return static_cast<uint8_t>(meta >> 16); }
+  static uint32_t seen_of(uint64_t meta) { return static_cast<uint32_t>(meta >> 32); }
+
+  // The key's meta word, or kMissing. Lock-free (see the top): the meta word counts only if
+  // the slot still holds the key after it was read.
+  uint64_t read(uint64_t key) const {
+    const uint64_t want = key | kUsed;
+    for (size_t i = home(key);; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      const uint64_t k = __atomic_load_n(&s.key, __ATOMIC_ACQUIRE);
+      if (k == want) {
+        const uint64_t meta = __atomic_load_n(&s.meta, __ATOMIC_ACQUIRE);
+        return __atomic_load_n(&s.key, __ATOMIC_RELAXED) == want ? meta : kMissing;
+      }
+      if (k == 0) return kMissing;
+    }
+  }
+  // Writes to a slot that readers may be reading: a new entry's meta word before its key, and
+  // a key cleared before the slot's meta word is written again.
+  static void store_meta(Slot& s, uint64_t meta) {
+    __atomic_store_n(&s.meta, meta, __ATOMIC_RELEASE);
+  }
+  static void store_key(Slot& s, uint64_t key) { __atomic_store_n(&s.key, key, __ATOMIC_RELEASE); }
+  // Serialises the writers; a spin lock, since what it guards is short and rare a frame.
+  class WriteLock {
+   public:
+    explicit WriteLock(const Fdb& fdb);
+    ~WriteLock() { flag_.clear(std::memory_order_release); }
+    WriteLock(const WriteLock&) = delete;
+    WriteLock& operator=(const WriteLock&) = delete;
+
+   private:
+    std::atomic_flag& flag_;
+  };
+  LearnResult learn_locked(uint64_t key, uint16_t port, uint64_t now_ms, uint32_t hold_ms);
   struct Link {  // cold: the owning port's list, least recently seen at the head
     uint32_t prev;
     uint32_t next;
@@ -164,6 +210,7 @@ class Fdb {
     return static_cast<size_t>(((key ^ seed_) * 0x9e3779b97f4a7c15ull) >> shift_);
   }
   List& list_of(const Slot& s);
+  void grow_ports(size_t n);  // reserve_ports() under the lock
   uint32_t find_slot(uint64_t key) const;
   LearnResult learn_known(uint32_t i, uint16_t port, uint64_t now_ms, uint32_t hold_ms);
   LearnResult learn_new(uint64_t key, uint16_t port, uint64_t now_ms);
@@ -186,12 +233,14 @@ class Fdb {
   std::vector<PortLists> ports_;
   std::vector<uint16_t> by_count_;  // port ids, a max-heap on their dynamic entries
   size_t mask_ = 0;
-  unsigned shift_ = 64;  // 64 - log2(capacity)
-  size_t size_ = 0;
+  unsigned shift_ = 64;           // 64 - log2(capacity)
+  std::atomic<size_t> size_ = 0;  // read by any thread; changed under the lock
   size_t static_count_ = 0;
   uint32_t limit_ = 0;
   uint64_t seed_;
   Counters counters_;
+  bool shared_ = false;
+  mutable std::atomic_flag write_lock_;
 };
 
 }  // namespace vswitch

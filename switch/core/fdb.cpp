@@ -1,5 +1,7 @@
 #include "vswitch/fdb.hpp"
 
+#include <rte_pause.h>
+
 #include <algorithm>
 #include <bit>
 #include <utility>
@@ -20,8 +22,29 @@ size_t first_slots(uint32_t limit) {
 
 }  // namespace
 
+Fdb::WriteLock::WriteLock(const Fdb& fdb) : flag_(fdb.write_lock_) {
+  while (flag_.test_and_set(std::memory_order_acquire)) {
+    while (flag_.test(std::memory_order_relaxed))
+      rte_pause();
+  }
+}
+
 Fdb::Fdb(uint32_t limit, uint64_t seed) : limit_(std::max<uint32_t>(limit, 1)), seed_(seed) {
   reset(first_slots(limit_));
+}
+
+void Fdb::share() {
+  WriteLock lock(*this);
+  shared_ = true;
+  if (slots_.size() < slots_for(limit_)) rebuild(slots_for(limit_));
+}
+
+// The first probe found no entry to refresh: now under the lock, and from the start, since a
+// writer may have changed the table since.
+Fdb::LearnResult Fdb::learn_locked(uint64_t key, uint16_t port, uint64_t now_ms, uint32_t hold_ms) {
+  WriteLock lock(*this);
+  const uint32_t i = find_slot(key);
+  return i == kNil ? learn_new(key, port, now_ms) : learn_known(i, port, now_ms, hold_ms);
 }
 
 // Fresh vectors rather than assign(), so that a smaller table gives the memory of a larger back.
@@ -76,18 +99,24 @@ void Fdb::rebuild(size_t capacity) {
 // allocate again: the datapath's steady state stays allocation free. Below the limit the table
 // never needs more than slots_for(limit_), which doubling reaches exactly.
 void Fdb::make_room_for_one() {
-  if ((size_ + 1) * 2 > slots_.size()) rebuild(slots_.size() * 2);
+  if ((size() + 1) * 2 > slots_.size()) rebuild(slots_.size() * 2);
 }
 
 Fdb::List& Fdb::list_of(const Slot& s) {
+  const uint16_t port = port_of(s.meta);
   // The segment tells the FDB its ports as they join: only an FDB used alone grows here.
-  if (s.port >= ports_.size()) [[unlikely]]
-    reserve_ports(s.port + 1);
-  PortLists& p = ports_[s.port];
-  return (s.flags & kStatic) ? p.fixed : p.dynamic;
+  if (port >= ports_.size()) [[unlikely]]
+    grow_ports(size_t{port} + 1);
+  PortLists& p = ports_[port];
+  return (flags_of(s.meta) & kStatic) ? p.fixed : p.dynamic;
 }
 
 void Fdb::reserve_ports(size_t n) {
+  WriteLock lock(*this);
+  grow_ports(n);
+}
+
+void Fdb::grow_ports(size_t n) {
   while (ports_.size() < n) {
     ports_.emplace_back();
     by_count_.push_back(static_cast<uint16_t>(ports_.size() - 1));
@@ -162,11 +191,12 @@ uint32_t Fdb::insert(uint64_t key, uint16_t port, uint8_t flags, uint32_t seen_s
   size_t i = home(key);
   while (slots_[i].key != 0)
     i = (i + 1) & mask_;
-  slots_[i] = Slot{key | kUsed, port, flags, 0, seen_s};
+  store_meta(slots_[i], make_meta(port, flags, seen_s));
+  store_key(slots_[i], key | kUsed);
   links_[i].changed_ms = now_ms;
   const auto at = static_cast<uint32_t>(i);
   link_tail(at);
-  ++size_;
+  size_.fetch_add(1, std::memory_order_relaxed);
   if (flags & kStatic) {
     ++static_count_;
   } else {
@@ -175,8 +205,10 @@ uint32_t Fdb::insert(uint64_t key, uint16_t port, uint8_t flags, uint32_t seen_s
   return at;
 }
 
+// `to` is empty: its key was cleared before its meta word is written (see the top of fdb.hpp).
 void Fdb::move_slot(uint32_t from, uint32_t to) {
-  slots_[to] = slots_[from];
+  store_meta(slots_[to], slots_[from].meta);
+  store_key(slots_[to], slots_[from].key);
   links_[to] = links_[from];
   List& l = list_of(slots_[to]);
   const Link& n = links_[to];
@@ -190,20 +222,20 @@ void Fdb::move_slot(uint32_t from, uint32_t to) {
   } else {
     l.tail = to;
   }
-  slots_[from].key = 0;
+  store_key(slots_[from], 0);
 }
 
 // Backward-shift deletion: later members of the probe run move into the hole, so lookups never
 // need tombstones and the table never degrades with churn.
 void Fdb::erase_at(uint32_t i) {
   unlink(i);
-  if (slots_[i].flags & kStatic) {
+  if (flags_of(slots_[i].meta) & kStatic) {
     --static_count_;
   } else {
-    recount(slots_[i].port);
+    recount(port_of(slots_[i].meta));
   }
-  slots_[i].key = 0;
-  --size_;
+  store_key(slots_[i], 0);
+  size_.fetch_sub(1, std::memory_order_relaxed);
   uint32_t hole = i;
   for (size_t j = (hole + 1) & mask_; slots_[j].key != 0; j = (j + 1) & mask_) {
     const size_t want = home(slots_[j].key & ~kUsed);
@@ -227,25 +259,25 @@ Fdb::LearnResult Fdb::learn_known(uint32_t i, uint16_t port, uint64_t now_ms, ui
   const auto now_s = static_cast<uint32_t>(now_ms / 1000);
   const auto now32 = static_cast<uint32_t>(now_ms);
   Slot& s = slots_[i];
-  if (s.flags & kStatic) return {Learned::kept_static, s.port};
-  if (s.port == port) {
+  const uint16_t old = port_of(s.meta);
+  const uint8_t flags = flags_of(s.meta);
+  if (flags & kStatic) return {Learned::kept_static, old};
+  if (old == port) {
     // Refreshed at most once a second per entry: the LRU order only needs that much.
-    s.seen_s = now_s;
+    store_meta(s, make_meta(port, flags, now_s));
     unlink(i);
     link_tail(i);
     return {Learned::refreshed};
   }
   const PortLimit limit = limit_of(port);
-  if (entries_of(port) >= limit.max_entries) return {Learned::over_limit, s.port};
-  const uint16_t old = s.port;
+  if (entries_of(port) >= limit.max_entries) return {Learned::over_limit, old};
   const bool flapping = now32 - links_[i].changed_ms < hold_ms;
   unlink(i);
   recount(old);
-  s.port = port;
-  s.seen_s = now_s;
+  // A move keeps the slot's key: a reader sees the old port or the new one.
+  store_meta(s, make_meta(port, limit.sticky ? flags | kStatic : flags, now_s));
   links_[i].changed_ms = now32;
   if (limit.sticky) {
-    s.flags |= kStatic;
     ++static_count_;
     link_tail(i);
   } else {
@@ -259,7 +291,7 @@ Fdb::LearnResult Fdb::learn_known(uint32_t i, uint16_t port, uint64_t now_ms, ui
 Fdb::LearnResult Fdb::learn_new(uint64_t key, uint16_t port, uint64_t now_ms) {
   const PortLimit limit = limit_of(port);
   if (entries_of(port) >= limit.max_entries) return {Learned::over_limit};
-  if (size_ >= limit_ && !evict_one()) {
+  if (size() >= limit_ && !evict_one()) {
     ++counters_.refused;
     return {Learned::refused};
   }
@@ -273,41 +305,42 @@ Fdb::LearnResult Fdb::learn_new(uint64_t key, uint16_t port, uint64_t now_ms) {
 Fdb::LearnResult Fdb::predict(uint64_t key, uint16_t port, uint64_t now_ms, uint32_t hold_ms,
                               bool* evicts) const {
   *evicts = false;
+  WriteLock lock(*this);
   const uint32_t i = find_slot(key);
+  const uint16_t at = i == kNil ? kNoPort : port_of(slots_[i].meta);
   if (i != kNil) {
-    const Slot& s = slots_[i];
-    if (s.flags & kStatic) return {Learned::kept_static, s.port};
-    if (s.port == port) return {Learned::refreshed};
+    if (flags_of(slots_[i].meta) & kStatic) return {Learned::kept_static, at};
+    if (at == port) return {Learned::refreshed};
   }
-  if (entries_of(port) >= limit_of(port).max_entries) {
-    return {Learned::over_limit, i == kNil ? kNoPort : slots_[i].port};
-  }
+  if (entries_of(port) >= limit_of(port).max_entries) return {Learned::over_limit, at};
   if (i != kNil) {
-    return {Learned::moved, slots_[i].port,
-            static_cast<uint32_t>(now_ms) - links_[i].changed_ms < hold_ms};
+    return {Learned::moved, at, static_cast<uint32_t>(now_ms) - links_[i].changed_ms < hold_ms};
   }
-  if (size_ < limit_) return {Learned::added};
+  if (size() < limit_) return {Learned::added};
   // Full: a dynamic entry somewhere makes room, or nothing does.
-  if (size_ == static_count_) return {Learned::refused};
+  if (size() == static_count_) return {Learned::refused};
   *evicts = true;
   return {Learned::added};
 }
 
 void Fdb::set_port_limit(uint16_t port, PortLimit limit) {
-  reserve_ports(size_t{port} + 1);
+  WriteLock lock(*this);
+  grow_ports(size_t{port} + 1);
   ports_[port].limit = limit;
 }
 
 bool Fdb::add_static(uint64_t key, uint16_t port) {
+  WriteLock lock(*this);
   const uint32_t i = find_slot(key);
   if (i != kNil) erase_at(i);
-  if (size_ >= limit_ && !evict_one()) return false;
+  if (size() >= limit_ && !evict_one()) return false;
   make_room_for_one();
   insert(key, port, kStatic, 0, 0);
   return true;
 }
 
 bool Fdb::remove(uint64_t key) {
+  WriteLock lock(*this);
   const uint32_t i = find_slot(key);
   if (i == kNil) return false;
   erase_at(i);
@@ -315,6 +348,7 @@ bool Fdb::remove(uint64_t key) {
 }
 
 size_t Fdb::flush_port(uint16_t port) {
+  WriteLock lock(*this);
   if (port >= ports_.size()) return 0;
   size_t n = 0;
   for (List* l : {&ports_[port].dynamic, &ports_[port].fixed}) {
@@ -327,16 +361,18 @@ size_t Fdb::flush_port(uint16_t port) {
 }
 
 size_t Fdb::flush_all() {
-  const size_t n = size_;
-  reset(first_slots(limit_));
+  WriteLock lock(*this);
+  const size_t n = size();
+  reset(shared_ ? slots_for(limit_) : first_slots(limit_));
   return n;
 }
 
 size_t Fdb::age(uint64_t now_ms, uint32_t max_age_s) {
+  WriteLock lock(*this);
   const auto now_s = static_cast<uint32_t>(now_ms / 1000);
   size_t n = 0;
   for (PortLists& p : ports_) {
-    while (p.dynamic.head != kNil && now_s - slots_[p.dynamic.head].seen_s >= max_age_s) {
+    while (p.dynamic.head != kNil && now_s - seen_of(slots_[p.dynamic.head].meta) >= max_age_s) {
       erase_at(p.dynamic.head);
       ++n;
     }
@@ -352,30 +388,40 @@ static Fdb::Entry make_entry(uint64_t key, uint16_t port, bool is_static, uint32
 
 void Fdb::for_each(uint64_t now_ms, const std::function<void(const Entry&)>& fn) const {
   const auto now_s = static_cast<uint32_t>(now_ms / 1000);
-  for (const Slot& s : slots_) {
-    if (s.key == 0) continue;
-    fn(make_entry(s.key & ~kUsed, s.port, s.flags & kStatic, now_s - s.seen_s));
+  std::vector<Entry> entries;  // fn may call back into the FDB, so not under the lock
+  {
+    WriteLock lock(*this);
+    entries.reserve(size());
+    for (const Slot& s : slots_) {
+      if (s.key == 0) continue;
+      entries.push_back(make_entry(s.key & ~kUsed, port_of(s.meta), flags_of(s.meta) & kStatic,
+                                   now_s - seen_of(s.meta)));
+    }
   }
+  for (const Entry& e : entries)
+    fn(e);
 }
 
 std::optional<Fdb::Entry> Fdb::find(uint64_t key, uint64_t now_ms) const {
+  WriteLock lock(*this);
   const uint32_t i = find_slot(key);
   if (i == kNil) return std::nullopt;
-  const Slot& s = slots_[i];
-  return make_entry(key, s.port, s.flags & kStatic,
-                    static_cast<uint32_t>(now_ms / 1000) - s.seen_s);
+  const uint64_t meta = slots_[i].meta;
+  return make_entry(key, port_of(meta), flags_of(meta) & kStatic,
+                    static_cast<uint32_t>(now_ms / 1000) - seen_of(meta));
 }
 
 void Fdb::set_limit(uint32_t limit) {
+  WriteLock lock(*this);
   limit_ = std::max<uint32_t>(limit, 1);
-  while (size_ > limit_ && evict_one()) {
+  while (size() > limit_ && evict_one()) {
   }
   // Static entries beyond a limit below their count: the last ports' newest go.
-  for (size_t p = ports_.size(); p-- > 0 && size_ > limit_;) {
-    while (size_ > limit_ && ports_[p].fixed.tail != kNil)
+  for (size_t p = ports_.size(); p-- > 0 && size() > limit_;) {
+    while (size() > limit_ && ports_[p].fixed.tail != kNil)
       erase_at(ports_[p].fixed.tail);
   }
-  rebuild(std::max(first_slots(limit_), slots_for(size_)));
+  rebuild(shared_ ? slots_for(limit_) : std::max(first_slots(limit_), slots_for(size())));
 }
 
 }  // namespace vswitch
